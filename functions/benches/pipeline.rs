@@ -1,0 +1,132 @@
+//! Release benchmark of the contract code: generate, process and promote on
+//! 1K, 100K and 1M rows, reporting wall time, rows/s, MB/s and peak memory.
+//!
+//! `cargo bench --bench pipeline [-- SIZES...]`. Each measurement runs in a
+//! fresh child process (this binary re-executed), so its peak RSS (VmHWM)
+//! belongs to that one operation; the time excludes process start and file
+//! reading, and is the best of three runs.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+
+const RUNS: usize = 3;
+
+fn main() {
+    let args: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| a != "--bench")
+        .collect();
+    if args.first().map(String::as_str) == Some("child") {
+        child(&args[1..]);
+        return;
+    }
+    let sizes: Vec<u64> = if args.is_empty() {
+        vec![1_000, 100_000, 1_000_000]
+    } else {
+        args.iter().filter_map(|a| a.parse().ok()).collect()
+    };
+    let dir = std::env::temp_dir().join(format!("cartpipe-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    println!(
+        "| op | rows | input MB | best of {RUNS} (s) | rows/s | MB/s | peak RSS (MB) | peak / input |"
+    );
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|");
+    for rows in sizes {
+        let file = dir.join(format!("raw-{rows}.csv"));
+        for op in ["generate", "process", "promote"] {
+            let mut best = f64::MAX;
+            let mut peak = 0u64;
+            for _ in 0..RUNS {
+                let (secs, rss) = run_child(op, rows, &file);
+                best = best.min(secs);
+                peak = peak.max(rss);
+            }
+            let bytes = std::fs::metadata(&file).map(|m| m.len()).unwrap_or(0);
+            let mb = bytes as f64 / 1e6;
+            println!(
+                "| {op} | {rows} | {mb:.1} | {best:.3} | {:.0} | {:.0} | {:.0} | {:.1}x |",
+                rows as f64 / best,
+                mb / best,
+                peak as f64 / 1e6,
+                if op == "generate" {
+                    0.0
+                } else {
+                    peak as f64 / bytes.max(1) as f64
+                },
+            );
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+fn run_child(op: &str, rows: u64, file: &Path) -> (f64, u64) {
+    let exe = std::env::current_exe().expect("current exe");
+    let out = Command::new(exe)
+        .args(["child", op, &rows.to_string()])
+        .arg(file)
+        .output()
+        .expect("child runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    let mut parts = text.split_whitespace();
+    let secs = parts
+        .next()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(f64::NAN);
+    let rss = parts.next().and_then(|s| s.parse().ok()).unwrap_or(0);
+    (secs, rss)
+}
+
+fn child(args: &[String]) {
+    let (op, rows, file) = (
+        args[0].as_str(),
+        args[1].parse::<u64>().unwrap_or(0),
+        PathBuf::from(&args[2]),
+    );
+    let secs = match op {
+        "generate" => {
+            let t = Instant::now();
+            let body = cartpipe::generate::generate(rows, 42);
+            let secs = t.elapsed().as_secs_f64();
+            std::fs::write(&file, body).expect("write");
+            secs
+        }
+        "process" => {
+            let input = std::fs::read(&file).expect("read");
+            let t = Instant::now();
+            let out = cartpipe::contract::process(&input).expect("process");
+            let secs = t.elapsed().as_secs_f64();
+            assert_eq!(out.counts.rows, rows);
+            secs
+        }
+        "promote" => {
+            let input = std::fs::read(&file).expect("read");
+            let t = Instant::now();
+            let out = cartpipe::contract::promote(&input, 10).expect("promote");
+            let secs = t.elapsed().as_secs_f64();
+            assert_eq!(out.counts.rows, rows);
+            secs
+        }
+        other => panic!("unknown op {other}"),
+    };
+    println!("{secs} {}", peak_rss());
+}
+
+/// Peak resident set size of this process, in bytes (Linux VmHWM).
+fn peak_rss() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| {
+                l.split_whitespace()
+                    .nth(1)
+                    .and_then(|kb| kb.parse::<u64>().ok())
+            })
+        })
+        .map_or(0, |kb| kb * 1024)
+}

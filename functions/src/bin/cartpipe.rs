@@ -1,0 +1,141 @@
+//! `cartpipe`: the pipeline's code on local files, for debugging data and for
+//! benchmarks. Outputs are written only after the whole computation
+//! succeeded, each through a temporary file renamed into place.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use cartpipe::contract;
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(
+    name = "cartpipe",
+    version,
+    about = "Run the cart pipeline on local files"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Write ROWS generated rows to OUT (same seed, same bytes).
+    Generate {
+        rows: u64,
+        out: PathBuf,
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+    },
+    /// Aggregate IN by product into OUTDIR/cart_aggregated_data.csv
+    /// (and OUTDIR/rejects/<IN's file name> when rows are rejected).
+    Process { input: PathBuf, outdir: PathBuf },
+    /// Rank each customer's top products into OUTDIR/promotion_data.csv.
+    Promote {
+        input: PathBuf,
+        outdir: PathBuf,
+        #[arg(long, default_value_t = contract::DEFAULT_TOP_N, value_parser = clap::value_parser!(usize))]
+        top: usize,
+    },
+}
+
+fn main() -> ExitCode {
+    match run(Cli::parse()) {
+        Ok(summary) => {
+            println!("{summary}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<String, String> {
+    match cli.command {
+        Command::Generate { rows, out, seed } => {
+            if rows > cartpipe::generate::MAX_ROWS {
+                return Err(format!(
+                    "ROWS is {rows}; allowed: 0 to {}",
+                    cartpipe::generate::MAX_ROWS
+                ));
+            }
+            let body = cartpipe::generate::generate(rows, seed);
+            write_atomic(&out, &body)?;
+            Ok(format!(
+                "wrote {rows} rows ({} bytes) to {}",
+                body.len(),
+                out.display()
+            ))
+        }
+        Command::Process { input, outdir } => {
+            let bytes = read(&input)?;
+            let out = contract::process(&bytes).map_err(|e| format!("{}: {e}", input.display()))?;
+            let file_name = input
+                .file_name()
+                .ok_or_else(|| format!("{}: not a file name", input.display()))?;
+            let aggregate = outdir.join(contract::AGGREGATE_KEY);
+            write_atomic(&aggregate, &out.aggregate_csv)?;
+            let mut summary = format!(
+                "rows {} valid {} rejected {} products {}\nwrote {}",
+                out.counts.rows,
+                out.counts.valid,
+                out.counts.rejected,
+                out.counts.products,
+                aggregate.display()
+            );
+            if let Some(rejects) = out.rejects_csv {
+                let path = outdir.join("rejects").join(file_name);
+                write_atomic(&path, &rejects)?;
+                summary.push_str(&format!("\nwrote {}", path.display()));
+            }
+            Ok(summary)
+        }
+        Command::Promote { input, outdir, top } => {
+            if top == 0 {
+                return Err("--top is 0; allowed: 1 or more".into());
+            }
+            let bytes = read(&input)?;
+            let out =
+                contract::promote(&bytes, top).map_err(|e| format!("{}: {e}", input.display()))?;
+            let path = outdir.join(contract::PROMOTION_KEY);
+            write_atomic(&path, &out.promotion_csv)?;
+            Ok(format!(
+                "rows {} valid {} rejected {} customers {} promotion rows {}\nwrote {}",
+                out.counts.rows,
+                out.counts.valid,
+                out.counts.rejected,
+                out.counts.customers,
+                out.counts.promotion_rows,
+                path.display()
+            ))
+        }
+    }
+}
+
+fn read(path: &Path) -> Result<Vec<u8>, String> {
+    std::fs::read(path).map_err(|e| format!("{}: cannot read: {e}", path.display()))
+}
+
+/// Write to a sibling temporary file, then rename: readers never see a
+/// partial file, and a failure leaves what was there before.
+fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), String> {
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir).map_err(|e| format!("{}: cannot create: {e}", dir.display()))?;
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+    std::fs::write(&tmp, bytes)
+        .and_then(|()| std::fs::rename(&tmp, path))
+        .map_err(|e| {
+            let _ = std::fs::remove_file(&tmp);
+            format!("{}: cannot write: {e}", path.display())
+        })
+}

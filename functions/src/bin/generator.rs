@@ -1,0 +1,3 @@
+//! The generator Lambda function: see `cartpipe::handlers::handle_generate`.
+
+cartpipe::lambda_main!(cartpipe::handlers::handle_generate);

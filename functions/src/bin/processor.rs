@@ -1,0 +1,3 @@
+//! The processor Lambda function: see `cartpipe::handlers::handle_process`.
+
+cartpipe::lambda_main!(cartpipe::handlers::handle_process);

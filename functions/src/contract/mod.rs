@@ -1,0 +1,123 @@
+//! The data contract, value for value. Reading and validation are a single
+//! pass with the `csv` crate (RFC 4180, any line ending, rows of any width);
+//! the valid rows go into polars columns for the group-bys.
+
+mod aggregate;
+mod money;
+mod read;
+mod validate;
+mod write;
+
+pub use aggregate::{ProductAggregate, Promotions, aggregate_products, rank_promotions};
+pub use money::{format_cents, parse_price_cents};
+pub use read::{ValidRows, read_raw};
+pub use validate::{RejectReason, validate_timestamp};
+
+use serde::Serialize;
+
+/// Required columns of the raw file, in the contract's table order: the order
+/// in which rules are checked and the generator writes them.
+pub const RAW_COLUMNS: [&str; 12] = [
+    "event_id",
+    "abandoned_at",
+    "customer_id",
+    "customer_name",
+    "customer_email",
+    "product_id",
+    "product_name",
+    "category",
+    "quantity",
+    "unit_price",
+    "device",
+    "country",
+];
+
+pub const AGGREGATE_KEY: &str = "cart_aggregated_data.csv";
+pub const PROMOTION_KEY: &str = "promotion_data.csv";
+pub const RAW_KEY: &str = "cart_abandonment_data.csv";
+pub const DEFAULT_TOP_N: usize = 10;
+
+/// A file that breaks the contract as a whole. Row-level problems are not
+/// errors: those rows are rejected and reported.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ContractError {
+    #[error("the header lacks required column(s): {}", missing.join(", "))]
+    MissingColumns { missing: Vec<String> },
+    #[error("the file is not readable as CSV: {0}")]
+    Csv(String),
+    #[error("aggregation failed: {0}")]
+    Engine(String),
+}
+
+impl From<polars::prelude::PolarsError> for ContractError {
+    fn from(e: polars::prelude::PolarsError) -> Self {
+        ContractError::Engine(e.to_string())
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct ProcessCounts {
+    pub rows: u64,
+    pub valid: u64,
+    pub rejected: u64,
+    pub products: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProcessOutput {
+    pub aggregate_csv: Vec<u8>,
+    /// `None` when every row was valid: no rejects file is written then.
+    pub rejects_csv: Option<Vec<u8>>,
+    pub counts: ProcessCounts,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct PromoteCounts {
+    pub rows: u64,
+    pub valid: u64,
+    pub rejected: u64,
+    pub customers: u64,
+    pub promotion_rows: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PromoteOutput {
+    pub promotion_csv: Vec<u8>,
+    pub counts: PromoteCounts,
+}
+
+/// The processor's computation: product aggregate plus the rejects file.
+pub fn process(input: &[u8]) -> Result<ProcessOutput, ContractError> {
+    let rows = read_raw(input, true)?;
+    let aggregate = aggregate_products(&rows)?;
+    let aggregate_csv = write::aggregate_csv(&aggregate)?;
+    let counts = ProcessCounts {
+        rows: rows.rows,
+        valid: rows.valid,
+        rejected: rows.rows - rows.valid,
+        products: aggregate.len() as u64,
+    };
+    Ok(ProcessOutput {
+        aggregate_csv,
+        rejects_csv: rows.rejects,
+        counts,
+    })
+}
+
+/// The promotion function's computation: each customer's top `top_n` products.
+pub fn promote(input: &[u8], top_n: usize) -> Result<PromoteOutput, ContractError> {
+    // Rejects are the processor's to write; promotion only skips them.
+    let rows = read_raw(input, false)?;
+    let ranked = rank_promotions(&rows, top_n)?;
+    let promotion_csv = write::promotion_csv(&ranked)?;
+    Ok(PromoteOutput {
+        promotion_csv,
+        counts: PromoteCounts {
+            rows: rows.rows,
+            valid: rows.valid,
+            rejected: rows.rows - rows.valid,
+            customers: ranked.customers,
+            promotion_rows: ranked.frame.height() as u64,
+        },
+    })
+}

@@ -1,0 +1,447 @@
+//! The three Lambda handlers, generic over a narrow object-store trait so
+//! they run the same against S3, a test double or local files.
+//!
+//! Every output is computed in full before the first write: a failure never
+//! leaves a partial file behind.
+
+use std::collections::BTreeMap;
+use std::future::Future;
+
+use aws_lambda_events::event::eventbridge::EventBridgeEvent;
+use aws_lambda_events::event::s3::S3Event;
+use serde::{Deserialize, Serialize};
+
+use crate::contract::{self, ContractError};
+use crate::generate;
+
+/// What a handler needs from object storage, and nothing more.
+pub trait ObjectStore: Send + Sync {
+    fn get(
+        &self,
+        bucket: &str,
+        key: &str,
+    ) -> impl Future<Output = Result<Vec<u8>, StoreError>> + Send;
+    /// Stores `body`; returns the new version id when the bucket is versioned.
+    fn put(
+        &self,
+        bucket: &str,
+        key: &str,
+        body: Vec<u8>,
+    ) -> impl Future<Output = Result<Option<String>, StoreError>> + Send;
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StoreError {
+    #[error("no such object")]
+    NotFound,
+    #[error("access denied: {0}")]
+    AccessDenied(String),
+    #[error("{0}")]
+    Other(String),
+}
+
+/// A handler failure. The variant name is the Lambda `errorType`; the message
+/// names the bucket, key and cause.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FunctionError {
+    #[error("s3://{bucket}/{key}: {source}")]
+    MissingColumns {
+        bucket: String,
+        key: String,
+        source: ContractError,
+    },
+    #[error("s3://{bucket}/{key}: {source}")]
+    InvalidFile {
+        bucket: String,
+        key: String,
+        source: ContractError,
+    },
+    #[error("s3://{bucket}/{key}: object not found")]
+    ObjectNotFound { bucket: String, key: String },
+    #[error("s3://{bucket}/{key}: read failed: {cause}")]
+    ReadFailed {
+        bucket: String,
+        key: String,
+        cause: StoreError,
+    },
+    #[error("s3://{bucket}/{key}: write failed: {cause}")]
+    WriteFailed {
+        bucket: String,
+        key: String,
+        cause: StoreError,
+    },
+    #[error("invalid event: {0}")]
+    InvalidEvent(String),
+    #[error("configuration: {0}")]
+    Configuration(String),
+}
+
+impl FunctionError {
+    /// The Lambda `errorType` of this failure.
+    pub fn error_type(&self) -> &'static str {
+        match self {
+            Self::MissingColumns { .. } => "MissingColumns",
+            Self::InvalidFile { .. } => "InvalidFile",
+            Self::ObjectNotFound { .. } => "ObjectNotFound",
+            Self::ReadFailed { .. } => "ReadFailed",
+            Self::WriteFailed { .. } => "WriteFailed",
+            Self::InvalidEvent(_) => "InvalidEvent",
+            Self::Configuration(_) => "Configuration",
+        }
+    }
+
+    fn contract(bucket: &str, key: &str, source: ContractError) -> Self {
+        let (bucket, key) = (bucket.to_owned(), key.to_owned());
+        match source {
+            ContractError::MissingColumns { .. } => Self::MissingColumns {
+                bucket,
+                key,
+                source,
+            },
+            _ => Self::InvalidFile {
+                bucket,
+                key,
+                source,
+            },
+        }
+    }
+}
+
+impl From<FunctionError> for lambda_runtime::Diagnostic {
+    fn from(e: FunctionError) -> Self {
+        lambda_runtime::Diagnostic {
+            error_type: e.error_type().to_owned(),
+            error_message: e.to_string(),
+        }
+    }
+}
+
+/// Function configuration, read from the Lambda environment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    pub raw_bucket: Option<String>,
+    pub consumption_bucket: Option<String>,
+    pub top_n: usize,
+    pub aggregate_key: String,
+    pub promotion_key: String,
+}
+
+impl Config {
+    pub fn from_env() -> Result<Self, FunctionError> {
+        Self::from_vars(std::env::vars().collect())
+    }
+
+    pub fn from_vars(vars: BTreeMap<String, String>) -> Result<Self, FunctionError> {
+        let top_n = match vars.get("TOP_N") {
+            None => contract::DEFAULT_TOP_N,
+            Some(v) => v.parse::<usize>().ok().filter(|n| *n >= 1).ok_or_else(|| {
+                FunctionError::Configuration(format!(
+                    "TOP_N is `{v}`; allowed: a whole number of at least 1"
+                ))
+            })?,
+        };
+        let get = |k: &str| vars.get(k).filter(|v| !v.is_empty()).cloned();
+        Ok(Self {
+            raw_bucket: get("RAW_BUCKET"),
+            consumption_bucket: get("CONSUMPTION_BUCKET"),
+            top_n,
+            aggregate_key: get("AGGREGATE_KEY").unwrap_or_else(|| contract::AGGREGATE_KEY.into()),
+            promotion_key: get("PROMOTION_KEY").unwrap_or_else(|| contract::PROMOTION_KEY.into()),
+        })
+    }
+
+    fn require<'a>(value: &'a Option<String>, name: &str) -> Result<&'a str, FunctionError> {
+        value.as_deref().ok_or_else(|| {
+            FunctionError::Configuration(format!(
+                "environment variable {name} is not set; set it to the bucket's name"
+            ))
+        })
+    }
+}
+
+// ---------------------------------------------------------------- generator
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct GeneratePayload {
+    #[serde(default = "default_rows")]
+    pub rows: u64,
+    #[serde(default)]
+    pub seed: u64,
+    #[serde(default = "default_key")]
+    pub key: String,
+}
+
+fn default_rows() -> u64 {
+    1000
+}
+
+fn default_key() -> String {
+    contract::RAW_KEY.into()
+}
+
+impl Default for GeneratePayload {
+    fn default() -> Self {
+        Self {
+            rows: default_rows(),
+            seed: 0,
+            key: default_key(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GenerateResponse {
+    pub bucket: String,
+    pub key: String,
+    pub version_id: Option<String>,
+    pub rows: u64,
+    pub bytes: u64,
+}
+
+/// Parses the generator's payload; `null` or `{}` takes every default.
+pub fn parse_generate_payload(
+    payload: serde_json::Value,
+) -> Result<GeneratePayload, FunctionError> {
+    if payload.is_null() {
+        return Ok(GeneratePayload::default());
+    }
+    let p: GeneratePayload = serde_json::from_value(payload).map_err(|e| {
+        FunctionError::InvalidEvent(format!(
+            "generator payload: {e}; allowed: {{\"rows\": 1..={}, \"seed\": integer, \"key\": string}}",
+            generate::MAX_ROWS
+        ))
+    })?;
+    if p.rows > generate::MAX_ROWS {
+        return Err(FunctionError::InvalidEvent(format!(
+            "generator payload: rows is {}; allowed: 0 to {}",
+            p.rows,
+            generate::MAX_ROWS
+        )));
+    }
+    if p.key.is_empty() || p.key.len() > 1024 {
+        return Err(FunctionError::InvalidEvent(
+            "generator payload: key must be 1 to 1024 bytes".into(),
+        ));
+    }
+    Ok(p)
+}
+
+pub async fn handle_generate<S: ObjectStore>(
+    store: &S,
+    config: &Config,
+    payload: serde_json::Value,
+) -> Result<GenerateResponse, FunctionError> {
+    let p = parse_generate_payload(payload)?;
+    let bucket = Config::require(&config.raw_bucket, "RAW_BUCKET")?;
+    let body = generate::generate(p.rows, p.seed);
+    let bytes = body.len() as u64;
+    let version_id = put(store, bucket, &p.key, body).await?;
+    Ok(GenerateResponse {
+        bucket: bucket.to_owned(),
+        key: p.key,
+        version_id,
+        rows: p.rows,
+        bytes,
+    })
+}
+
+// ---------------------------------------------------------------- processor
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProcessedObject {
+    pub bucket: String,
+    pub key: String,
+    pub rows: u64,
+    pub valid: u64,
+    pub rejected: u64,
+    pub products: u64,
+    pub outputs: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProcessResponse {
+    pub processed: Vec<ProcessedObject>,
+}
+
+/// S3 event keys are URL-encoded, with `+` for a space.
+pub fn decode_s3_event_key(key: &str) -> Result<String, FunctionError> {
+    let plus = key.replace('+', " ");
+    percent_encoding::percent_decode_str(&plus)
+        .decode_utf8()
+        .map(|k| k.into_owned())
+        .map_err(|_| {
+            FunctionError::InvalidEvent(format!("object key `{key}` does not decode to UTF-8"))
+        })
+}
+
+/// (bucket, decoded key) of every record of an S3 event.
+pub fn s3_event_objects(
+    payload: serde_json::Value,
+) -> Result<Vec<(String, String)>, FunctionError> {
+    let event: S3Event = serde_json::from_value(payload).map_err(|e| {
+        FunctionError::InvalidEvent(format!(
+            "expected an S3 event notification ({{\"Records\": [{{\"s3\": {{...}}}}]}}): {e}"
+        ))
+    })?;
+    if event.records.is_empty() {
+        return Err(FunctionError::InvalidEvent(
+            "the S3 event holds no records".into(),
+        ));
+    }
+    event
+        .records
+        .into_iter()
+        .enumerate()
+        .map(|(i, r)| {
+            let bucket = r.s3.bucket.name.filter(|b| !b.is_empty()).ok_or_else(|| {
+                FunctionError::InvalidEvent(format!("Records[{i}].s3.bucket.name is missing"))
+            })?;
+            let key = r.s3.object.key.filter(|k| !k.is_empty()).ok_or_else(|| {
+                FunctionError::InvalidEvent(format!("Records[{i}].s3.object.key is missing"))
+            })?;
+            Ok((bucket, decode_s3_event_key(&key)?))
+        })
+        .collect()
+}
+
+pub async fn handle_process<S: ObjectStore>(
+    store: &S,
+    config: &Config,
+    payload: serde_json::Value,
+) -> Result<ProcessResponse, FunctionError> {
+    let objects = s3_event_objects(payload)?;
+    let out_bucket = Config::require(&config.consumption_bucket, "CONSUMPTION_BUCKET")?;
+    let mut processed = Vec::with_capacity(objects.len());
+    for (bucket, key) in objects {
+        let input = get(store, &bucket, &key).await?;
+        let out =
+            contract::process(&input).map_err(|e| FunctionError::contract(&bucket, &key, e))?;
+        drop(input);
+        let mut outputs = vec![config.aggregate_key.clone()];
+        put(store, out_bucket, &config.aggregate_key, out.aggregate_csv).await?;
+        if let Some(rejects) = out.rejects_csv {
+            let rejects_key = format!("rejects/{key}");
+            put(store, out_bucket, &rejects_key, rejects).await?;
+            outputs.push(rejects_key);
+        }
+        processed.push(ProcessedObject {
+            bucket,
+            key,
+            rows: out.counts.rows,
+            valid: out.counts.valid,
+            rejected: out.counts.rejected,
+            products: out.counts.products,
+            outputs,
+        });
+    }
+    Ok(ProcessResponse { processed })
+}
+
+// ---------------------------------------------------------------- promotion
+
+/// The `detail` of an S3 "Object Created" event delivered by EventBridge.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+pub struct S3ObjectCreatedDetail {
+    pub bucket: NamedBucket,
+    pub object: CreatedObject,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+pub struct NamedBucket {
+    pub name: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+pub struct CreatedObject {
+    pub key: String,
+    #[serde(default)]
+    pub size: Option<u64>,
+    #[serde(default, rename = "version-id")]
+    pub version_id: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PromoteResponse {
+    pub bucket: String,
+    pub key: String,
+    pub rows: u64,
+    pub valid: u64,
+    pub rejected: u64,
+    pub customers: u64,
+    pub promotion_rows: u64,
+    pub output: String,
+}
+
+/// (bucket, key) of an EventBridge S3 "Object Created" event. Unlike S3
+/// notifications, EventBridge carries the key as stored, not URL-encoded.
+pub fn eventbridge_object(payload: serde_json::Value) -> Result<(String, String), FunctionError> {
+    let event: EventBridgeEvent<S3ObjectCreatedDetail> = serde_json::from_value(payload).map_err(|e| {
+        FunctionError::InvalidEvent(format!(
+            "expected an EventBridge S3 \"Object Created\" event with detail.bucket.name and detail.object.key: {e}"
+        ))
+    })?;
+    if event.source != "aws.s3" || event.detail_type != "Object Created" {
+        return Err(FunctionError::InvalidEvent(format!(
+            "expected source `aws.s3` and detail-type `Object Created`, got `{}` / `{}`",
+            event.source, event.detail_type
+        )));
+    }
+    Ok((event.detail.bucket.name, event.detail.object.key))
+}
+
+pub async fn handle_promote<S: ObjectStore>(
+    store: &S,
+    config: &Config,
+    payload: serde_json::Value,
+) -> Result<PromoteResponse, FunctionError> {
+    let (bucket, key) = eventbridge_object(payload)?;
+    let out_bucket = Config::require(&config.consumption_bucket, "CONSUMPTION_BUCKET")?;
+    let input = get(store, &bucket, &key).await?;
+    let out = contract::promote(&input, config.top_n)
+        .map_err(|e| FunctionError::contract(&bucket, &key, e))?;
+    drop(input);
+    put(store, out_bucket, &config.promotion_key, out.promotion_csv).await?;
+    Ok(PromoteResponse {
+        bucket,
+        key,
+        rows: out.counts.rows,
+        valid: out.counts.valid,
+        rejected: out.counts.rejected,
+        customers: out.counts.customers,
+        promotion_rows: out.counts.promotion_rows,
+        output: config.promotion_key.clone(),
+    })
+}
+
+// ---------------------------------------------------------------- store glue
+
+async fn get<S: ObjectStore>(store: &S, bucket: &str, key: &str) -> Result<Vec<u8>, FunctionError> {
+    store.get(bucket, key).await.map_err(|cause| match cause {
+        StoreError::NotFound => FunctionError::ObjectNotFound {
+            bucket: bucket.into(),
+            key: key.into(),
+        },
+        cause => FunctionError::ReadFailed {
+            bucket: bucket.into(),
+            key: key.into(),
+            cause,
+        },
+    })
+}
+
+async fn put<S: ObjectStore>(
+    store: &S,
+    bucket: &str,
+    key: &str,
+    body: Vec<u8>,
+) -> Result<Option<String>, FunctionError> {
+    store
+        .put(bucket, key, body)
+        .await
+        .map_err(|cause| FunctionError::WriteFailed {
+            bucket: bucket.into(),
+            key: key.into(),
+            cause,
+        })
+}

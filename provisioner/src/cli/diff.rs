@@ -1,0 +1,43 @@
+//! `stackctl diff`: the plan, and nothing mutated.
+
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use super::Session;
+use crate::apply::read_live;
+use crate::output::{PlanView, Printer, StatsView};
+use crate::plan::{self, Plan};
+use crate::provider::Cloud;
+
+pub async fn run(session: &Session, printer: &Printer) -> anyhow::Result<ExitCode> {
+    let cloud = session.aws().await?;
+    let packages = session.build_packages().await?;
+    let (target, plan) = plan_up(session, cloud.clone(), &packages, false).await?;
+    printer.result(&PlanView::new(target, &plan));
+    if session.stats {
+        printer.note(StatsView(&cloud.stats()));
+    }
+    Ok(if plan.has_changes() || !plan.conflicts.is_empty() {
+        ExitCode::from(2)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// Reads live state and plans `up`; shared by `diff` and `up`.
+pub async fn plan_up<C: Cloud>(
+    session: &Session,
+    cloud: Arc<C>,
+    packages: &std::collections::BTreeMap<String, crate::desired::PackageRef>,
+    adopt: bool,
+) -> anyhow::Result<(String, Plan)> {
+    let (ctx, desired) = session.desired(&*cloud, packages).await?;
+    let live = read_live(cloud, &session.stack.name, &desired).await?;
+    let plan = plan::plan_up(
+        &session.stack.name,
+        &desired,
+        &live,
+        plan::Options { adopt },
+    );
+    Ok((session.describe_target(&ctx), plan))
+}

@@ -1,0 +1,159 @@
+//! The command line: global options, then one module per verb.
+
+mod diff;
+mod down;
+mod invoke;
+mod session;
+mod up;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::output::{Format, Printer};
+
+pub use invoke::{InvokeReport, invoke_aws};
+pub use session::Session;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "stackctl",
+    version,
+    about = "Provision, deploy and run the cart-abandonment data lake: no Terraform, no state file"
+)]
+pub struct Cli {
+    /// The stack definition.
+    #[arg(
+        short = 'f',
+        long = "file",
+        global = true,
+        default_value = "stack.yaml"
+    )]
+    pub file: PathBuf,
+    /// Target from stack.yaml's `targets` (default: its `default_target`).
+    #[arg(long, global = true)]
+    pub target: Option<String>,
+    /// Override a variable of stack.yaml: `--var memory=1024` (repeatable).
+    #[arg(long = "var", global = true, value_name = "KEY=VALUE", value_parser = parse_var)]
+    pub vars: Vec<(String, String)>,
+    /// AWS profile (overrides the target's and AWS_PROFILE).
+    #[arg(long, global = true)]
+    pub profile: Option<String>,
+    /// AWS region (overrides the target's and AWS_REGION).
+    #[arg(long, global = true)]
+    pub region: Option<String>,
+    /// Machine-readable output.
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// Print API calls by operation, read and mutating apart (on stderr).
+    #[arg(long, global = true)]
+    pub stats: bool,
+    /// More detail (repeat for more).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Show what `up` would change. Exit 0: no changes; 2: changes; 1: error.
+    Diff,
+    /// Build the packages, then create or reconcile everything the stack needs.
+    Up {
+        /// Take over same-named resources that lack the stack's owner tag.
+        #[arg(long)]
+        adopt: bool,
+    },
+    /// Delete everything the stack owns, and nothing else.
+    Down {
+        /// Don't ask (required when stdin is not a terminal).
+        #[arg(long, short = 'y')]
+        yes: bool,
+    },
+    /// Invoke a function synchronously; print its response and log tail.
+    Invoke {
+        /// The function's key in stack.yaml (e.g. `generator`).
+        function: String,
+        /// The payload, as JSON text.
+        #[arg(long, conflicts_with = "payload_file")]
+        payload: Option<String>,
+        /// Read the payload from a file.
+        #[arg(long)]
+        payload_file: Option<PathBuf>,
+    },
+}
+
+fn parse_var(s: &str) -> Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((k, v)) if !k.trim().is_empty() => Ok((k.trim().to_owned(), v.to_owned())),
+        _ => Err(format!(
+            "`{s}` is not KEY=VALUE (for example --var memory=1024)"
+        )),
+    }
+}
+
+/// Parses the arguments and runs; the process exit code. clap's own
+/// usage errors exit 1 (2 is `diff`'s "there are changes").
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() {
+                ExitCode::from(1)
+            } else {
+                ExitCode::SUCCESS
+            };
+        }
+    };
+    let printer = Printer::new(
+        if cli.json {
+            Format::Json
+        } else {
+            Format::Human
+        },
+        cli.verbose,
+    );
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            printer.error(&anyhow::anyhow!("cannot start the async runtime: {e}"));
+            return ExitCode::from(1);
+        }
+    };
+    match runtime.block_on(run(cli, &printer)) {
+        Ok(code) => code,
+        Err(e) => {
+            printer.error(&e);
+            ExitCode::from(1)
+        }
+    }
+}
+
+async fn run(cli: Cli, printer: &Printer) -> anyhow::Result<ExitCode> {
+    let session = Session::open(&cli)?;
+    match &cli.command {
+        Command::Diff => diff::run(&session, printer).await,
+        Command::Up { adopt } => up::run(&session, printer, *adopt).await,
+        Command::Down { yes } => down::run(&session, printer, *yes).await,
+        Command::Invoke {
+            function,
+            payload,
+            payload_file,
+        } => {
+            invoke::run(
+                &session,
+                printer,
+                function,
+                payload.as_deref(),
+                payload_file.as_deref(),
+            )
+            .await
+        }
+    }
+}

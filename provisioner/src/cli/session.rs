@@ -1,0 +1,118 @@
+//! What every verb starts from: the validated stack, the chosen target, and
+//! the way to reach it.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use anyhow::{Context as _, bail};
+
+use super::Cli;
+use crate::desired::{self, PackageRef};
+use crate::model::Resource;
+use crate::package::{Arch, BuildRequest, Builder};
+use crate::provider::Cloud;
+use crate::provider::aws::AwsCloud;
+use crate::spec::{self, Architecture, Stack, Target};
+
+pub struct Session {
+    pub stack: Stack,
+    pub target_name: String,
+    pub target: Target,
+    pub region_override: Option<String>,
+    pub profile_override: Option<String>,
+    pub stats: bool,
+}
+
+impl Session {
+    pub fn open(cli: &Cli) -> anyhow::Result<Self> {
+        let stack = spec::load(&cli.file, &cli.vars).map_err(|e| anyhow::anyhow!("{e}"))?;
+        let (name, target) = stack
+            .target(cli.target.as_deref())
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        let (target_name, target) = (name.to_owned(), target.clone());
+        Ok(Self {
+            stack,
+            target_name,
+            target,
+            region_override: cli.region.clone(),
+            profile_override: cli.profile.clone(),
+            stats: cli.stats,
+        })
+    }
+
+    /// The target's cloud. Each provider is a separate type; verbs are
+    /// generic over [`Cloud`] and instantiated once per provider here.
+    pub async fn aws(&self) -> anyhow::Result<Arc<AwsCloud>> {
+        match &self.target {
+            Target::Aws { region, profile } => {
+                let region = self
+                    .region_override
+                    .clone()
+                    .or_else(|| Some(region.clone()));
+                let profile = self.profile_override.clone().or_else(|| profile.clone());
+                Ok(Arc::new(AwsCloud::from_env(region, profile).await))
+            }
+            Target::Local { .. } => bail!(
+                "target `{}` uses the local provider, which this build does not include yet; \
+                 use an AWS target (`--target aws`)",
+                self.target_name
+            ),
+        }
+    }
+
+    pub fn describe_target(&self, ctx: &desired::Context) -> String {
+        format!(
+            "target {} (account {}, {})",
+            self.target_name, ctx.account, ctx.region
+        )
+    }
+
+    /// Builds every function's package (one cargo invocation per source
+    /// folder), keyed by function id.
+    pub async fn build_packages(&self) -> anyhow::Result<BTreeMap<String, PackageRef>> {
+        let mut by_source: BTreeMap<&std::path::Path, Vec<(&String, BuildRequest)>> =
+            BTreeMap::new();
+        for (id, f) in &self.stack.functions {
+            let arch = match f.architecture {
+                Architecture::X86_64 => Arch::X86_64,
+                Architecture::Arm64 => Arch::Arm64,
+            };
+            by_source
+                .entry(f.source.as_path())
+                .or_default()
+                .push((id, BuildRequest::new(&f.source, &f.binary, arch)));
+        }
+        let mut out = BTreeMap::new();
+        for (source, reqs) in by_source {
+            let requests: Vec<BuildRequest> = reqs.iter().map(|(_, r)| r.clone()).collect();
+            let packages = Builder::new()
+                .build(&requests)
+                .await
+                .with_context(|| format!("building the packages in {}", source.display()))?;
+            for ((id, req), package) in reqs.iter().zip(packages) {
+                debug_assert_eq!(package.function_binary, req.binary);
+                out.insert(
+                    (*id).clone(),
+                    PackageRef {
+                        code_sha256: package.code_sha256,
+                        zip_path: package.zip_path,
+                    },
+                );
+            }
+        }
+        Ok(out)
+    }
+
+    pub async fn desired<C: Cloud>(
+        &self,
+        cloud: &C,
+        packages: &BTreeMap<String, PackageRef>,
+    ) -> anyhow::Result<(desired::Context, Vec<Resource>)> {
+        let ctx = cloud
+            .context()
+            .await
+            .context("reading the target's account and region")?;
+        let resources = desired::desired(&self.stack, &ctx, packages);
+        Ok((ctx, resources))
+    }
+}

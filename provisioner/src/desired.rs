@@ -1,0 +1,290 @@
+//! Desired state: the validated spec, the target's account and region, and
+//! the built packages, turned into resources. Pure.
+
+use std::collections::BTreeMap;
+
+use serde_json::json;
+
+use crate::model::*;
+use crate::plan::owner_tags;
+use crate::spec::{Stack, Trigger};
+
+/// Where the stack goes: the account and region names and ARNs are built from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Context {
+    pub account: String,
+    pub region: String,
+}
+
+impl Context {
+    pub fn function_arn(&self, function_name: &str) -> String {
+        format!(
+            "arn:aws:lambda:{}:{}:function:{function_name}",
+            self.region, self.account
+        )
+    }
+
+    pub fn role_arn(&self, role_name: &str) -> String {
+        format!("arn:aws:iam::{}:role/{role_name}", self.account)
+    }
+
+    pub fn rule_arn(&self, rule_name: &str) -> String {
+        format!(
+            "arn:aws:events:{}:{}:rule/{rule_name}",
+            self.region, self.account
+        )
+    }
+
+    pub fn log_group_arn(&self, name: &str) -> String {
+        format!(
+            "arn:aws:logs:{}:{}:log-group:{name}",
+            self.region, self.account
+        )
+    }
+}
+
+/// A built function package.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PackageRef {
+    pub code_sha256: String,
+    pub zip_path: std::path::PathBuf,
+}
+
+pub const LAMBDA_TRUST_POLICY: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
+pub const RUNTIME: &str = "provided.al2023";
+pub const HANDLER: &str = "bootstrap";
+
+pub fn s3_statement_id(bucket_id: &str) -> String {
+    format!("stackctl-s3-{bucket_id}")
+}
+
+pub fn events_statement_id(rule_name: &str) -> String {
+    format!("stackctl-events-{rule_name}")
+}
+
+pub fn notification_id(function_id: &str) -> String {
+    format!("stackctl-{function_id}")
+}
+
+/// Every resource the stack wants, named for `ctx`. `packages` maps a
+/// function id to its built package; a function without one gets an empty
+/// code hash (what `diff` shows before a first build).
+pub fn desired(
+    stack: &Stack,
+    ctx: &Context,
+    packages: &BTreeMap<String, PackageRef>,
+) -> Vec<Resource> {
+    let tags = owner_tags(&stack.name);
+    let bucket_name = |id: &str| stack.bucket_name(id, &ctx.account, &ctx.region);
+    let mut out = Vec::new();
+    let mut notifications: BTreeMap<String, Notification> = stack
+        .buckets
+        .keys()
+        .map(|id| {
+            let name = bucket_name(id);
+            (
+                id.clone(),
+                Notification {
+                    bucket: name,
+                    lambda: Vec::new(),
+                    eventbridge: false,
+                },
+            )
+        })
+        .collect();
+
+    for id in stack.buckets.keys() {
+        let name = bucket_name(id);
+        out.push(Resource::Bucket(Bucket {
+            policy: Some(canonical_json(&tls_only_policy(&name).to_string())),
+            name,
+            versioning: true,
+            public_access_block: true,
+            encryption: Some("AES256".into()),
+            tags: tags.clone(),
+        }));
+    }
+
+    for (id, f) in &stack.functions {
+        let function_name = stack.function_name(id);
+        let role_name = stack.role_name(id);
+        let log_group = stack.log_group_name(id);
+        let function_arn = ctx.function_arn(&function_name);
+        out.push(Resource::Role(Role {
+            name: role_name.clone(),
+            trust_policy: canonical_json(LAMBDA_TRUST_POLICY),
+            policy: Some(canonical_json(
+                &access_policy(
+                    &f.reads.iter().map(|b| bucket_name(b)).collect::<Vec<_>>(),
+                    &f.writes.iter().map(|b| bucket_name(b)).collect::<Vec<_>>(),
+                    &ctx.log_group_arn(&log_group),
+                )
+                .to_string(),
+            )),
+            tags: tags.clone(),
+        }));
+        out.push(Resource::LogGroup(LogGroup {
+            name: log_group,
+            retention_days: Some(f.log_retention_days),
+            tags: tags.clone(),
+        }));
+        let package = packages.get(id);
+        out.push(Resource::Function(Function {
+            name: function_name.clone(),
+            role_arn: ctx.role_arn(&role_name),
+            runtime: RUNTIME.into(),
+            handler: HANDLER.into(),
+            architecture: f.architecture.as_str().into(),
+            memory_mb: f.memory_mb,
+            timeout_s: f.timeout_s,
+            environment: stack.environment(id, &ctx.account, &ctx.region),
+            code_sha256: package.map(|p| p.code_sha256.clone()).unwrap_or_default(),
+            tags: tags.clone(),
+            package: package.map(|p| p.zip_path.clone()),
+        }));
+        for trigger in &f.triggers {
+            match trigger {
+                Trigger::S3 {
+                    bucket,
+                    events,
+                    prefix,
+                    suffix,
+                } => {
+                    let name = bucket_name(bucket);
+                    out.push(Resource::Permission(Permission {
+                        function: function_name.clone(),
+                        statement_id: s3_statement_id(bucket),
+                        principal: "s3.amazonaws.com".into(),
+                        source_arn: format!("arn:aws:s3:::{name}"),
+                        source_account: Some(ctx.account.clone()),
+                    }));
+                    if let Some(n) = notifications.get_mut(bucket) {
+                        n.lambda.push(LambdaNotification {
+                            id: notification_id(id),
+                            function_arn: function_arn.clone(),
+                            events: events.clone(),
+                            prefix: prefix.clone(),
+                            suffix: suffix.clone(),
+                        });
+                    }
+                }
+                Trigger::EventBridge {
+                    bucket,
+                    prefix,
+                    suffix,
+                } => {
+                    let rule_name = stack.rule_name(id, bucket);
+                    out.push(Resource::Rule(Rule {
+                        pattern: canonical_json(
+                            &object_created_pattern(
+                                &bucket_name(bucket),
+                                prefix.as_deref(),
+                                suffix.as_deref(),
+                            )
+                            .to_string(),
+                        ),
+                        target_id: notification_id(id),
+                        target_arn: Some(function_arn.clone()),
+                        tags: tags.clone(),
+                        name: rule_name.clone(),
+                    }));
+                    out.push(Resource::Permission(Permission {
+                        function: function_name.clone(),
+                        statement_id: events_statement_id(&rule_name),
+                        principal: "events.amazonaws.com".into(),
+                        source_arn: ctx.rule_arn(&rule_name),
+                        source_account: None,
+                    }));
+                    if let Some(n) = notifications.get_mut(bucket) {
+                        n.eventbridge = true;
+                    }
+                }
+            }
+        }
+    }
+    for mut n in notifications.into_values() {
+        n.lambda.sort();
+        out.push(Resource::Notification(n));
+    }
+    out
+}
+
+/// Deny every request that does not use TLS.
+pub fn tls_only_policy(bucket: &str) -> serde_json::Value {
+    json!({
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Sid": "DenyInsecureTransport",
+            "Effect": "Deny",
+            "Principal": "*",
+            "Action": "s3:*",
+            "Resource": [format!("arn:aws:s3:::{bucket}"), format!("arn:aws:s3:::{bucket}/*")],
+            "Condition": {"Bool": {"aws:SecureTransport": "false"}}
+        }]
+    })
+}
+
+/// Least privilege from what stack.yaml says a function reads and writes:
+/// only those S3 actions on those exact buckets and objects, and writing to
+/// its own log group. `s3:ListBucket` on read buckets makes a missing object
+/// answer NoSuchKey rather than AccessDenied, so errors say what happened.
+pub fn access_policy(
+    reads: &[String],
+    writes: &[String],
+    log_group_arn: &str,
+) -> serde_json::Value {
+    let mut statements = vec![json!({
+        "Sid": "Logs",
+        "Effect": "Allow",
+        "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+        "Resource": [format!("{log_group_arn}:*")]
+    })];
+    if !reads.is_empty() {
+        statements.push(json!({
+            "Sid": "ReadObjects",
+            "Effect": "Allow",
+            "Action": ["s3:GetObject"],
+            "Resource": reads.iter().map(|b| format!("arn:aws:s3:::{b}/*")).collect::<Vec<_>>()
+        }));
+        statements.push(json!({
+            "Sid": "ListReadBuckets",
+            "Effect": "Allow",
+            "Action": ["s3:ListBucket"],
+            "Resource": reads.iter().map(|b| format!("arn:aws:s3:::{b}")).collect::<Vec<_>>()
+        }));
+    }
+    if !writes.is_empty() {
+        statements.push(json!({
+            "Sid": "WriteObjects",
+            "Effect": "Allow",
+            "Action": ["s3:PutObject"],
+            "Resource": writes.iter().map(|b| format!("arn:aws:s3:::{b}/*")).collect::<Vec<_>>()
+        }));
+    }
+    json!({"Version": "2012-10-17", "Statement": statements})
+}
+
+/// EventBridge pattern for S3 "Object Created" on one bucket.
+pub fn object_created_pattern(
+    bucket: &str,
+    prefix: Option<&str>,
+    suffix: Option<&str>,
+) -> serde_json::Value {
+    let mut detail = json!({"bucket": {"name": [bucket]}});
+    // Matchers in one array are OR-ed; both filters at once (AND) need a
+    // wildcard, where `*` and `\` in the literal parts are escaped.
+    let escape = |s: &str| s.replace('\\', "\\\\").replace('*', "\\*");
+    let key = match (
+        prefix.filter(|p| !p.is_empty()),
+        suffix.filter(|s| !s.is_empty()),
+    ) {
+        (Some(p), Some(s)) => Some(json!({"wildcard": format!("{}*{}", escape(p), escape(s))})),
+        (Some(p), None) => Some(json!({"prefix": p})),
+        (None, Some(s)) => Some(json!({"suffix": s})),
+        (None, None) => None,
+    };
+    if let Some(key) = key {
+        detail["object"] = json!({"key": [key]});
+    }
+    json!({"source": ["aws.s3"], "detail-type": ["Object Created"], "detail": detail})
+}

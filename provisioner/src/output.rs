@@ -1,0 +1,240 @@
+//! The one place that renders output. Every command result is a
+//! `Serialize + Display` value: `--json` prints the former, a human the
+//! latter. Progress goes to stderr, and only when it is a terminal.
+
+use std::fmt;
+use std::io::{IsTerminal, Write};
+use std::sync::Mutex;
+
+use indicatif::{ProgressBar, ProgressStyle};
+use serde::Serialize;
+
+use crate::apply::{Progress, StepResult};
+use crate::plan::{Action, Plan, Step};
+use crate::provider::ApiStats;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Human,
+    Json,
+}
+
+pub struct Printer {
+    pub format: Format,
+    pub verbose: u8,
+}
+
+impl Printer {
+    pub fn new(format: Format, verbose: u8) -> Self {
+        Self { format, verbose }
+    }
+
+    /// A command's result, on stdout.
+    pub fn result<T: Serialize + fmt::Display>(&self, value: &T) {
+        let mut out = std::io::stdout().lock();
+        let _ = match self.format {
+            Format::Human => write!(out, "{value}"),
+            Format::Json => writeln!(
+                out,
+                "{}",
+                serde_json::to_string_pretty(value)
+                    .unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
+            ),
+        };
+        let _ = out.flush();
+    }
+
+    /// A side note for humans, on stderr (never mixed into JSON output).
+    pub fn note(&self, text: impl fmt::Display) {
+        eprintln!("{text}");
+    }
+
+    /// Detail shown with `-v`.
+    pub fn detail(&self, text: impl fmt::Display) {
+        if self.verbose > 0 {
+            eprintln!("{text}");
+        }
+    }
+
+    pub fn error(&self, error: &anyhow::Error) {
+        match self.format {
+            Format::Json => {
+                let chain: Vec<String> = error.chain().map(ToString::to_string).collect();
+                println!("{}", serde_json::json!({ "error": chain.join(": ") }));
+            }
+            Format::Human => {
+                eprintln!("error: {error}");
+                for cause in error.chain().skip(1) {
+                    eprintln!("  caused by: {cause}");
+                }
+            }
+        }
+    }
+
+    /// A progress observer for `apply`: a spinner on a terminal, nothing
+    /// otherwise.
+    pub fn progress(&self, total: usize) -> std::sync::Arc<dyn Progress> {
+        if std::io::stderr().is_terminal() && self.format == Format::Human && total > 0 {
+            let bar = ProgressBar::new(total as u64);
+            bar.set_style(
+                ProgressStyle::with_template("{spinner} [{pos}/{len}] {wide_msg}")
+                    .unwrap_or_else(|_| ProgressStyle::default_bar()),
+            );
+            bar.enable_steady_tick(std::time::Duration::from_millis(100));
+            std::sync::Arc::new(BarProgress {
+                bar,
+                running: Mutex::new(Vec::new()),
+            })
+        } else {
+            std::sync::Arc::new(crate::apply::NoProgress)
+        }
+    }
+}
+
+struct BarProgress {
+    bar: ProgressBar,
+    running: Mutex<Vec<String>>,
+}
+
+impl Progress for BarProgress {
+    fn started(&self, step: &Step) {
+        let mut r = self.running.lock().unwrap_or_else(|p| p.into_inner());
+        r.push(step.id.to_string());
+        self.bar.set_message(r.join(", "));
+    }
+
+    fn finished(&self, result: &StepResult) {
+        let mut r = self.running.lock().unwrap_or_else(|p| p.into_inner());
+        let id = result.id.to_string();
+        r.retain(|x| *x != id);
+        self.bar.set_message(r.join(", "));
+        self.bar.inc(1);
+        let mark = if result.error.is_some() { "✗" } else { "✓" };
+        self.bar
+            .println(format!("{mark} {} {}", result.action, result.id));
+        if r.is_empty() && self.bar.position() >= self.bar.length().unwrap_or(0) {
+            self.bar.finish_and_clear();
+        }
+    }
+}
+
+/// The plan as `diff` and `up` show it.
+#[derive(Debug, Clone, Serialize)]
+pub struct PlanView<'a> {
+    pub target: String,
+    #[serde(flatten)]
+    pub plan: &'a Plan,
+    pub summary: Summary,
+}
+
+#[derive(Debug, Clone, Copy, Default, Serialize)]
+pub struct Summary {
+    pub create: usize,
+    pub update: usize,
+    pub delete: usize,
+    pub unchanged: usize,
+    pub conflicts: usize,
+}
+
+impl<'a> PlanView<'a> {
+    pub fn new(target: String, plan: &'a Plan) -> Self {
+        let mut s = Summary {
+            conflicts: plan.conflicts.len(),
+            ..Summary::default()
+        };
+        for step in &plan.steps {
+            match step.action {
+                Action::Create => s.create += 1,
+                Action::Update(_) => s.update += 1,
+                Action::Delete => s.delete += 1,
+                Action::NoOp => s.unchanged += 1,
+            }
+        }
+        Self {
+            target,
+            plan,
+            summary: s,
+        }
+    }
+}
+
+impl fmt::Display for PlanView<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "stack {} on {}", self.plan.stack, self.target)?;
+        for step in self.plan.changes() {
+            match &step.action {
+                Action::Create => writeln!(f, "  + {}", step.id)?,
+                Action::Delete => writeln!(f, "  - {}", step.id)?,
+                Action::Update(changes) => {
+                    writeln!(f, "  ~ {}", step.id)?;
+                    for c in changes {
+                        writeln!(
+                            f,
+                            "      {}: {} → {}",
+                            c.field,
+                            short(&c.old),
+                            short(&c.new)
+                        )?;
+                    }
+                }
+                Action::NoOp => {}
+            }
+        }
+        for c in &self.plan.conflicts {
+            let owner = c.owner.as_deref().map_or_else(
+                || "no stackctl:stack tag".to_owned(),
+                |o| format!("owned by stack `{o}`"),
+            );
+            writeln!(f, "  ! {} exists and is not this stack's ({owner})", c.id)?;
+        }
+        let s = &self.summary;
+        if s.create + s.update + s.delete == 0 && s.conflicts == 0 {
+            writeln!(f, "No changes: {} resources up to date.", s.unchanged)
+        } else {
+            writeln!(
+                f,
+                "Plan: {} to create, {} to update, {} to delete, {} unchanged{}.",
+                s.create,
+                s.update,
+                s.delete,
+                s.unchanged,
+                if s.conflicts > 0 {
+                    format!(", {} conflicts", s.conflicts)
+                } else {
+                    String::new()
+                }
+            )
+        }
+    }
+}
+
+/// Long values (policies) are cut for the terminal; `--json` has them whole.
+fn short(v: &str) -> String {
+    const MAX: usize = 160;
+    if v.chars().count() <= MAX {
+        v.to_owned()
+    } else {
+        let cut: String = v.chars().take(MAX).collect();
+        format!("{cut}…")
+    }
+}
+
+/// `--stats`: API calls by operation.
+pub struct StatsView<'a>(pub &'a ApiStats);
+
+impl fmt::Display for StatsView<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(
+            f,
+            "API calls: {} read, {} mutating",
+            self.0.reads(),
+            self.0.mutations()
+        )?;
+        for (kind, map) in [("read", &self.0.read), ("mutating", &self.0.mutating)] {
+            for (op, n) in map {
+                writeln!(f, "  {kind:8} {op:40} {n}")?;
+            }
+        }
+        Ok(())
+    }
+}

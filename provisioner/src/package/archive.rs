@@ -1,0 +1,85 @@
+//! Deterministic Lambda zips: one entry `bootstrap`, mode 0755, fixed time.
+
+use std::io::{Cursor, Write};
+use std::path::Path;
+
+use base64::Engine as _;
+use sha2::{Digest, Sha256};
+use zip::write::SimpleFileOptions;
+use zip::{CompressionMethod, DateTime, System, ZipWriter};
+
+use super::PackageError;
+
+/// Name of the single entry: what Lambda's provided runtimes execute.
+pub const BOOTSTRAP: &str = "bootstrap";
+/// Unix mode of the entry (regular file, rwxr-xr-x).
+pub const BOOTSTRAP_MODE: u32 = 0o755;
+/// Deflate level: fixed, so that the compressed bytes are fixed too.
+pub const DEFLATE_LEVEL: i64 = 9;
+
+/// Lambda's `CodeSha256`: the base64 (standard alphabet, padded) SHA-256 of
+/// the zip bytes.
+pub fn code_sha256(bytes: &[u8]) -> String {
+    base64::engine::general_purpose::STANDARD.encode(Sha256::digest(bytes))
+}
+
+/// Zip `binary` as `bootstrap` into a new byte vector. The output depends on
+/// the binary's bytes only: not on its name, mtime, mode or owner.
+pub fn zip_bootstrap_bytes(binary: &[u8]) -> Result<Vec<u8>, zip::result::ZipError> {
+    let options = SimpleFileOptions::default()
+        .compression_method(CompressionMethod::Deflated)
+        .compression_level(Some(DEFLATE_LEVEL))
+        // 1980-01-01 00:00:00, the earliest DOS time; no extended timestamp
+        // extra field is written unless asked for.
+        .last_modified_time(DateTime::DEFAULT)
+        .system(System::Unix)
+        .unix_permissions(BOOTSTRAP_MODE)
+        .large_file(false);
+    // Deflate rarely grows an executable; half its size is a fair first guess.
+    let mut zip = ZipWriter::new(Cursor::new(Vec::with_capacity(binary.len() / 2 + 1024)));
+    zip.start_file(BOOTSTRAP, options)?;
+    zip.write_all(binary)?;
+    Ok(zip.finish()?.into_inner())
+}
+
+/// Zip the executable at `binary` as `bootstrap` into `out`, replacing `out`
+/// atomically (written to a temporary file in the same directory, then
+/// renamed). Two calls on the same binary bytes write identical files.
+pub fn zip_bootstrap(binary: &Path, out: &Path) -> Result<(), PackageError> {
+    let bytes = std::fs::read(binary).map_err(|e| PackageError::io("reading", binary, e))?;
+    let zipped = zip_bootstrap_bytes(&bytes).map_err(|source| PackageError::Zip {
+        path: out.to_owned(),
+        source,
+    })?;
+    write_atomically(out, &zipped)
+}
+
+/// Write `bytes` to `path` via a temporary sibling and a rename.
+pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), PackageError> {
+    let file_name = path
+        .file_name()
+        .ok_or_else(|| PackageError::InvalidRequest {
+            reason: format!("output path {} has no file name", path.display()),
+        })?;
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_owned(),
+        _ => std::path::PathBuf::from("."),
+    };
+    std::fs::create_dir_all(&dir).map_err(|e| PackageError::io("creating directory", &dir, e))?;
+    let mut tmp_name = std::ffi::OsString::from(".");
+    tmp_name.push(file_name);
+    tmp_name.push(format!(".{}.tmp", std::process::id()));
+    let tmp = dir.join(tmp_name);
+    let result = (|| {
+        let mut file =
+            std::fs::File::create(&tmp).map_err(|e| PackageError::io("creating", &tmp, e))?;
+        file.write_all(bytes)
+            .and_then(|()| file.sync_all())
+            .map_err(|e| PackageError::io("writing", &tmp, e))?;
+        std::fs::rename(&tmp, path).map_err(|e| PackageError::io("renaming into", path, e))
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}

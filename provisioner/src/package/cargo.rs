@@ -1,0 +1,690 @@
+//! Running cargo (or cargo-zigbuild) and turning its executables into packages.
+
+use std::collections::{HashMap, VecDeque};
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::Command;
+
+use super::archive::{code_sha256, write_atomically, zip_bootstrap_bytes};
+use super::elf::{GlibcReq, check_glibc, inspect_elf};
+use super::{Arch, BuildRequest, Builder, Package, PackageError, Toolchain};
+
+/// Lines of cargo's stderr kept for error messages.
+const STDERR_TAIL: usize = 40;
+
+/// What `cargo metadata` says about a workspace.
+#[derive(Debug, Clone)]
+struct Workspace {
+    root: PathBuf,
+    target_dir: PathBuf,
+    bins: Vec<String>,
+}
+
+/// Requests compiled by one cargo invocation.
+struct Group {
+    workspace: Workspace,
+    arch: Arch,
+    /// Indices into the request slice.
+    members: Vec<usize>,
+}
+
+/// A binary read back and checked, ready to zip.
+struct Checked {
+    bytes: Vec<u8>,
+    glibc: GlibcReq,
+    executable: PathBuf,
+}
+
+pub(super) async fn build(
+    b: &Builder,
+    reqs: &[BuildRequest],
+) -> Result<Vec<Package>, PackageError> {
+    validate(b, reqs)?;
+    let groups = group(b, reqs).await?;
+    let mut out: Vec<Option<Package>> = vec![None; reqs.len()];
+    for g in groups {
+        for (index, package) in build_group(b, reqs, &g).await? {
+            if let Some(slot) = out.get_mut(index) {
+                *slot = Some(package);
+            }
+        }
+    }
+    let packages: Vec<Package> = out.into_iter().flatten().collect();
+    if packages.len() != reqs.len() {
+        return Err(PackageError::Task {
+            binary: "(all)".to_owned(),
+            detail: "some requests produced no package".to_owned(),
+        });
+    }
+    Ok(packages)
+}
+
+fn validate(b: &Builder, reqs: &[BuildRequest]) -> Result<(), PackageError> {
+    let invalid = |reason: String| Err(PackageError::InvalidRequest { reason });
+    if b.profile.is_empty()
+        || !b
+            .profile
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    {
+        return invalid(format!(
+            "profile name {:?} is not a cargo profile name",
+            b.profile
+        ));
+    }
+    let mut seen = std::collections::HashSet::new();
+    for r in reqs {
+        if r.binary.is_empty()
+            || r.binary.starts_with('-')
+            || !r
+                .binary
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        {
+            return invalid(format!(
+                "binary name {:?} must be a cargo target name (letters, digits, '-', '_')",
+                r.binary
+            ));
+        }
+        if r.workspace_dir.as_os_str().is_empty() {
+            return invalid(format!("binary {:?} has an empty workspace_dir", r.binary));
+        }
+        if !seen.insert((r.binary.as_str(), r.architecture)) {
+            return invalid(format!(
+                "binary {:?} is requested twice for {}",
+                r.binary, r.architecture
+            ));
+        }
+    }
+    Ok(())
+}
+
+async fn group(b: &Builder, reqs: &[BuildRequest]) -> Result<Vec<Group>, PackageError> {
+    let mut by_dir: HashMap<&Path, Workspace> = HashMap::new();
+    let mut groups: Vec<Group> = Vec::new();
+    for (index, r) in reqs.iter().enumerate() {
+        let ws = match by_dir.get(r.workspace_dir.as_path()) {
+            Some(ws) => ws.clone(),
+            None => {
+                let ws = metadata(b, &r.workspace_dir).await?;
+                by_dir.insert(&r.workspace_dir, ws.clone());
+                ws
+            }
+        };
+        if !ws.bins.iter().any(|bin| bin == &r.binary) {
+            return Err(PackageError::UnknownBinary {
+                binary: r.binary.clone(),
+                workspace: ws.root.clone(),
+                available: if ws.bins.is_empty() {
+                    "(none)".to_owned()
+                } else {
+                    ws.bins.join(", ")
+                },
+            });
+        }
+        match groups
+            .iter_mut()
+            .find(|g| g.workspace.root == ws.root && g.arch == r.architecture)
+        {
+            Some(g) => g.members.push(index),
+            None => groups.push(Group {
+                workspace: ws,
+                arch: r.architecture,
+                members: vec![index],
+            }),
+        }
+    }
+    Ok(groups)
+}
+
+/// `cargo metadata --no-deps` for the package in `dir`.
+async fn metadata(b: &Builder, dir: &Path) -> Result<Workspace, PackageError> {
+    let manifest = dir.join("Cargo.toml");
+    let fail = |detail: String| PackageError::Metadata {
+        manifest: manifest.clone(),
+        detail,
+    };
+    if !manifest.is_file() {
+        return Err(fail("the file does not exist".to_owned()));
+    }
+    let output = Command::new(&b.cargo)
+        .args([
+            "metadata",
+            "--format-version",
+            "1",
+            "--no-deps",
+            "--manifest-path",
+        ])
+        .arg(&manifest)
+        .current_dir(dir)
+        .stdin(Stdio::null())
+        .kill_on_drop(true)
+        .output()
+        .await
+        .map_err(|source| spawn_error(&b.cargo, source))?;
+    if !output.status.success() {
+        return Err(fail(format!(
+            "{}: {}",
+            output.status,
+            String::from_utf8_lossy(&output.stderr).trim()
+        )));
+    }
+    let v: serde_json::Value = serde_json::from_slice(&output.stdout)
+        .map_err(|e| fail(format!("unreadable JSON: {e}")))?;
+    let root = v["workspace_root"]
+        .as_str()
+        .map(PathBuf::from)
+        .ok_or_else(|| fail("no workspace_root in the output".to_owned()))?;
+    let target_dir = match &b.target_dir {
+        Some(dir) => absolute(dir),
+        None => v["target_directory"]
+            .as_str()
+            .map(PathBuf::from)
+            .ok_or_else(|| fail("no target_directory in the output".to_owned()))?,
+    };
+    let mut bins: Vec<String> = v["packages"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|p| p["targets"].as_array().into_iter().flatten())
+        .filter(|t| {
+            t["kind"]
+                .as_array()
+                .is_some_and(|k| k.iter().any(|k| k == "bin"))
+        })
+        .filter_map(|t| t["name"].as_str().map(str::to_owned))
+        .collect();
+    bins.sort();
+    bins.dedup();
+    Ok(Workspace {
+        root,
+        target_dir,
+        bins,
+    })
+}
+
+fn absolute(p: &Path) -> PathBuf {
+    std::path::absolute(p).unwrap_or_else(|_| p.to_owned())
+}
+
+fn spawn_error(program: &Path, source: std::io::Error) -> PackageError {
+    PackageError::Spawn {
+        program: program.display().to_string(),
+        hint: if source.kind() == std::io::ErrorKind::NotFound {
+            "install Rust with rustup (https://rustup.rs) or put cargo on PATH".to_owned()
+        } else {
+            "check that the program is executable".to_owned()
+        },
+        source,
+    }
+}
+
+async fn build_group(
+    b: &Builder,
+    reqs: &[BuildRequest],
+    g: &Group,
+) -> Result<Vec<(usize, Package)>, PackageError> {
+    let host = Arch::host();
+    let first_binary = g
+        .members
+        .first()
+        .and_then(|&i| reqs.get(i))
+        .map(|r| r.binary.clone())
+        .unwrap_or_default();
+    let chosen = match b.toolchain {
+        Some(Toolchain::Native) if host != Some(g.arch) => {
+            return Err(PackageError::HostArchMismatch {
+                binary: first_binary,
+                host: std::env::consts::ARCH.to_owned(),
+                requested: g.arch,
+                triple: g.arch.rust_triple().to_owned(),
+            });
+        }
+        Some(t) => t,
+        None if host == Some(g.arch) => Toolchain::Native,
+        None => {
+            probe_zigbuild(
+                b,
+                &format!(
+                    "to build {} binaries on a {} host",
+                    g.arch,
+                    std::env::consts::ARCH
+                ),
+            )
+            .await?;
+            Toolchain::Zigbuild
+        }
+    };
+    if b.toolchain == Some(Toolchain::Zigbuild) {
+        probe_zigbuild(b, "(the zigbuild toolchain was requested)").await?;
+    }
+    match compile_and_check(b, reqs, g, chosen).await {
+        Err(PackageError::GlibcTooNew { .. })
+            if b.toolchain.is_none() && chosen == Toolchain::Native =>
+        {
+            // Automatic choice: the native binary needs a glibc newer than
+            // Lambda's. Rebuild pinned to Lambda's glibc when zigbuild is
+            // installed; otherwise report the need, with the fix.
+            let why = format!(
+                "because the native build needs a glibc newer than {}.{}",
+                b.glibc_limit.0, b.glibc_limit.1
+            );
+            probe_zigbuild(b, &why).await?;
+            if !b.quiet {
+                eprintln!("stackctl: native build {why}; rebuilding with cargo-zigbuild");
+            }
+            let checked = compile_and_check(b, reqs, g, Toolchain::Zigbuild).await?;
+            zip_all(b, reqs, g, Toolchain::Zigbuild, checked).await
+        }
+        Err(e) => Err(e),
+        Ok(checked) => zip_all(b, reqs, g, chosen, checked).await,
+    }
+}
+
+async fn probe_zigbuild(b: &Builder, why: &str) -> Result<(), PackageError> {
+    let unavailable = |detail: String| PackageError::ZigbuildUnavailable {
+        why: why.to_owned(),
+        detail,
+    };
+    let output = Command::new(&b.cargo)
+        .args(["zigbuild", "--version"])
+        .stdin(Stdio::null())
+        .kill_on_drop(true)
+        .output()
+        .await
+        .map_err(|e| unavailable(format!("could not run {}: {e}", b.cargo.display())))?;
+    if output.status.success() {
+        Ok(())
+    } else {
+        Err(unavailable(
+            String::from_utf8_lossy(&output.stderr).trim().to_owned(),
+        ))
+    }
+}
+
+/// Compile the group's binaries, then read and check each executable.
+async fn compile_and_check(
+    b: &Builder,
+    reqs: &[BuildRequest],
+    g: &Group,
+    toolchain: Toolchain,
+) -> Result<Vec<Checked>, PackageError> {
+    let binaries: Vec<&str> = g
+        .members
+        .iter()
+        .filter_map(|&i| reqs.get(i))
+        .map(|r| r.binary.as_str())
+        .collect();
+    let executables = run_cargo(b, &g.workspace, g.arch, toolchain, &binaries).await?;
+    let target_label = match toolchain {
+        Toolchain::Native => "host".to_owned(),
+        Toolchain::Zigbuild => b.zigbuild_target(g.arch),
+    };
+    let mut tasks = Vec::new();
+    for bin in &binaries {
+        let exe = executables
+            .get(*bin)
+            .cloned()
+            .ok_or_else(|| PackageError::ArtifactMissing {
+                binary: (*bin).to_owned(),
+                target: target_label.clone(),
+            })?;
+        let (name, arch, limit) = ((*bin).to_owned(), g.arch, b.glibc_limit);
+        tasks.push((
+            name.clone(),
+            tokio::task::spawn_blocking(move || check_one(&name, &exe, arch, limit)),
+        ));
+    }
+    let mut checked = Vec::new();
+    let mut first_error: Option<PackageError> = None;
+    for (name, task) in tasks {
+        let result = task.await.map_err(|e| PackageError::Task {
+            binary: name,
+            detail: e.to_string(),
+        });
+        match result.and_then(|r| r) {
+            Ok(c) => checked.push(c),
+            // Prefer reporting a glibc problem: it triggers the fallback.
+            Err(e @ PackageError::GlibcTooNew { .. })
+                if !matches!(first_error, Some(PackageError::GlibcTooNew { .. })) =>
+            {
+                first_error = Some(e)
+            }
+            Err(e) => {
+                first_error.get_or_insert(e);
+            }
+        }
+    }
+    match first_error {
+        Some(e) => Err(e),
+        None => Ok(checked),
+    }
+}
+
+fn check_one(
+    binary: &str,
+    exe: &Path,
+    arch: Arch,
+    limit: (u32, u32),
+) -> Result<Checked, PackageError> {
+    let bytes = std::fs::read(exe).map_err(|e| PackageError::io("reading", exe, e))?;
+    let info = inspect_elf(&bytes, binary)?;
+    if info.arch != Some(arch) {
+        return Err(PackageError::ArchMismatch {
+            binary: binary.to_owned(),
+            expected: arch,
+            found: info.machine,
+            triple: arch.rust_triple().to_owned(),
+        });
+    }
+    check_glibc(binary, &info.glibc, limit)?;
+    Ok(Checked {
+        bytes,
+        glibc: info.glibc,
+        executable: exe.to_owned(),
+    })
+}
+
+async fn zip_all(
+    b: &Builder,
+    reqs: &[BuildRequest],
+    g: &Group,
+    toolchain: Toolchain,
+    checked: Vec<Checked>,
+) -> Result<Vec<(usize, Package)>, PackageError> {
+    let out_dir = match &b.out_dir {
+        Some(dir) => absolute(dir),
+        None => g.workspace.target_dir.join("stackctl-packages"),
+    };
+    let mut tasks = Vec::new();
+    for (&index, c) in g.members.iter().zip(checked) {
+        let Some(req) = reqs.get(index) else { continue };
+        let binary = req.binary.clone();
+        let arch = g.arch;
+        let zip_path = out_dir.join(format!("{binary}-{arch}.zip"));
+        tasks.push((
+            index,
+            binary.clone(),
+            tokio::task::spawn_blocking(move || -> Result<Package, PackageError> {
+                let zipped = zip_bootstrap_bytes(&c.bytes).map_err(|source| PackageError::Zip {
+                    path: zip_path.clone(),
+                    source,
+                })?;
+                write_atomically(&zip_path, &zipped)?;
+                Ok(Package {
+                    function_binary: binary,
+                    code_sha256: code_sha256(&zipped),
+                    size: zipped.len() as u64,
+                    glibc_max: c.glibc.max(),
+                    glibc: c.glibc,
+                    zip_path,
+                    architecture: arch,
+                    toolchain,
+                    executable: c.executable,
+                })
+            }),
+        ));
+    }
+    let mut packages = Vec::new();
+    for (index, binary, task) in tasks {
+        let package = task.await.map_err(|e| PackageError::Task {
+            binary,
+            detail: e.to_string(),
+        })??;
+        packages.push((index, package));
+    }
+    Ok(packages)
+}
+
+/// The cargo command line for a group (without the program).
+pub(super) fn cargo_args(
+    b: &Builder,
+    ws_root: &Path,
+    arch: Arch,
+    toolchain: Toolchain,
+    binaries: &[&str],
+) -> Vec<std::ffi::OsString> {
+    let mut args: Vec<std::ffi::OsString> = Vec::new();
+    args.push(
+        match toolchain {
+            Toolchain::Native => "build",
+            Toolchain::Zigbuild => "zigbuild",
+        }
+        .into(),
+    );
+    if b.profile == "release" {
+        args.push("--release".into());
+    } else {
+        args.push("--profile".into());
+        args.push(b.profile.clone().into());
+    }
+    // Feature unification must equal `cargo test --release --workspace`'s,
+    // so that the dependency artifacts of the test build are reused and the
+    // shipped binaries are the tested ones:
+    // - --workspace (never -p): features unify over every member;
+    // - --examples: cargo unifies dev-dependency features only when the
+    //   selection includes tests, benches or examples. Without it, features
+    //   that dev-dependencies switch on (serde_json/preserve_order,
+    //   num-traits/i128, ... here) disappear and every crate above them is
+    //   recompiled. `cargo test` builds the examples too, so they are fresh.
+    // --bin picks what is linked.
+    args.push("--workspace".into());
+    for bin in binaries {
+        args.push("--bin".into());
+        args.push((*bin).into());
+    }
+    args.push("--examples".into());
+    if toolchain == Toolchain::Zigbuild {
+        args.push("--target".into());
+        args.push(b.zigbuild_target(arch).into());
+    }
+    args.push("--message-format=json-render-diagnostics".into());
+    args.push("--manifest-path".into());
+    args.push(ws_root.join("Cargo.toml").into_os_string());
+    if let Some(dir) = &b.target_dir {
+        args.push("--target-dir".into());
+        args.push(absolute(dir).into_os_string());
+    }
+    args
+}
+
+/// Run cargo; return the executable of every bin target it reported.
+async fn run_cargo(
+    b: &Builder,
+    ws: &Workspace,
+    arch: Arch,
+    toolchain: Toolchain,
+    binaries: &[&str],
+) -> Result<HashMap<String, PathBuf>, PackageError> {
+    let args = cargo_args(b, &ws.root, arch, toolchain, binaries);
+    let command_line = std::iter::once(b.cargo.display().to_string())
+        .chain(args.iter().map(|a| a.to_string_lossy().into_owned()))
+        .collect::<Vec<_>>()
+        .join(" ");
+    if !b.quiet {
+        eprintln!("stackctl: {command_line}");
+    }
+    let mut child = Command::new(&b.cargo)
+        .args(&args)
+        .current_dir(&ws.root)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .map_err(|source| spawn_error(&b.cargo, source))?;
+    let stdout = child.stdout.take();
+    let stderr = child.stderr.take();
+    let quiet = b.quiet;
+
+    let read_stdout = async move {
+        let mut executables = HashMap::new();
+        let Some(stdout) = stdout else {
+            return executables;
+        };
+        let mut lines = BufReader::new(stdout).lines();
+        while let Ok(Some(line)) = lines.next_line().await {
+            match serde_json::from_str::<serde_json::Value>(&line) {
+                Ok(msg) => {
+                    if let Some((name, exe)) = bin_executable(&msg) {
+                        executables.insert(name, exe);
+                    }
+                }
+                // Not a cargo message (a wrapper's own output): show it.
+                Err(_) if !quiet => eprintln!("{line}"),
+                Err(_) => {}
+            }
+        }
+        executables
+    };
+    let read_stderr = async move {
+        let mut tail: VecDeque<String> = VecDeque::new();
+        let Some(stderr) = stderr else { return tail };
+        let mut lines = BufReader::new(stderr).lines();
+        while let Ok(Some(line)) = lines.next_line().await {
+            if !quiet {
+                eprintln!("{line}");
+            }
+            if tail.len() == STDERR_TAIL {
+                tail.pop_front();
+            }
+            tail.push_back(line);
+        }
+        tail
+    };
+    let (executables, tail, status) = tokio::join!(read_stdout, read_stderr, child.wait());
+    let status = status.map_err(|source| spawn_error(&b.cargo, source))?;
+    if !status.success() {
+        let tail = if tail.is_empty() {
+            String::new()
+        } else {
+            format!(":\n{}", Vec::from(tail).join("\n"))
+        };
+        return Err(PackageError::CargoFailed {
+            command: command_line,
+            status: status.to_string(),
+            tail,
+        });
+    }
+    Ok(executables)
+}
+
+/// `(target name, executable)` from a `compiler-artifact` message of a bin target.
+pub(super) fn bin_executable(msg: &serde_json::Value) -> Option<(String, PathBuf)> {
+    if msg["reason"].as_str()? != "compiler-artifact" {
+        return None;
+    }
+    let target = &msg["target"];
+    let is_bin = target["kind"].as_array()?.iter().any(|k| k == "bin");
+    if !is_bin {
+        return None;
+    }
+    let name = target["name"].as_str()?;
+    let exe = msg["executable"].as_str()?;
+    Some((name.to_owned(), PathBuf::from(exe)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_bin_artifacts_only() {
+        let bin = serde_json::json!({
+            "reason": "compiler-artifact",
+            "target": {"kind": ["bin"], "name": "processor"},
+            "executable": "/t/release/processor"
+        });
+        assert_eq!(
+            bin_executable(&bin),
+            Some((
+                "processor".to_owned(),
+                PathBuf::from("/t/release/processor")
+            ))
+        );
+        let lib = serde_json::json!({
+            "reason": "compiler-artifact",
+            "target": {"kind": ["lib"], "name": "cartpipe"},
+            "executable": null
+        });
+        assert_eq!(bin_executable(&lib), None);
+        assert_eq!(
+            bin_executable(&serde_json::json!({"reason": "build-finished"})),
+            None
+        );
+        assert_eq!(bin_executable(&serde_json::json!([1, 2])), None);
+        assert_eq!(bin_executable(&serde_json::json!(null)), None);
+    }
+
+    #[test]
+    fn one_cargo_invocation_for_all_binaries() {
+        let b = Builder::new();
+        let args: Vec<String> = cargo_args(
+            &b,
+            Path::new("/ws"),
+            Arch::X86_64,
+            Toolchain::Native,
+            &["generator", "processor"],
+        )
+        .into_iter()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
+        assert_eq!(
+            args,
+            [
+                "build",
+                "--release",
+                "--workspace",
+                "--bin",
+                "generator",
+                "--bin",
+                "processor",
+                "--examples",
+                "--message-format=json-render-diagnostics",
+                "--manifest-path",
+                "/ws/Cargo.toml"
+            ]
+        );
+        let z = cargo_args(
+            &b,
+            Path::new("/ws"),
+            Arch::Arm64,
+            Toolchain::Zigbuild,
+            &["g"],
+        );
+        let z: Vec<String> = z
+            .into_iter()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(z[0], "zigbuild");
+        assert!(
+            z.windows(2)
+                .any(|w| w[0] == "--target" && w[1] == "aarch64-unknown-linux-gnu.2.34")
+        );
+    }
+
+    #[test]
+    fn rejects_bad_requests() {
+        let b = Builder::new();
+        for bad in ["", "../x", "a b", "-p", "x/y"] {
+            let r = [BuildRequest::new("functions", bad, Arch::X86_64)];
+            assert!(
+                matches!(validate(&b, &r), Err(PackageError::InvalidRequest { .. })),
+                "{bad:?}"
+            );
+        }
+        let dup = [
+            BuildRequest::new("functions", "a", Arch::X86_64),
+            BuildRequest::new("functions", "a", Arch::X86_64),
+        ];
+        assert!(validate(&b, &dup).is_err());
+        let two_arch = [
+            BuildRequest::new("functions", "a", Arch::X86_64),
+            BuildRequest::new("functions", "a", Arch::Arm64),
+        ];
+        assert!(validate(&b, &two_arch).is_ok());
+        assert!(validate(&Builder::new().profile("re lease"), &two_arch).is_err());
+    }
+}

@@ -1,0 +1,460 @@
+//! S3 buckets: the bucket, then its sub-resources one after another (S3
+//! answers OperationAborted to parallel writes on one bucket).
+
+use std::collections::BTreeSet;
+
+use aws_sdk_s3::types::{
+    BucketLocationConstraint, BucketVersioningStatus, CreateBucketConfiguration, Delete,
+    ObjectIdentifier, PublicAccessBlockConfiguration, ServerSideEncryption,
+    ServerSideEncryptionByDefault, ServerSideEncryptionConfiguration, ServerSideEncryptionRule,
+    Tag, Tagging, VersioningConfiguration,
+};
+
+use super::{AwsCloud, Service, api_error, is_code};
+use crate::model::{Bucket, OWNER_TAG, Tags, canonical_json};
+use crate::plan::FieldChange;
+use crate::provider::{ProviderError, ResourceProvider, Result};
+
+/// DeleteObjects takes at most this many keys.
+const DELETE_BATCH: i32 = 1000;
+
+fn res(name: &str) -> String {
+    format!("bucket {name}")
+}
+
+fn build_err(name: &str, e: impl std::fmt::Display) -> ProviderError {
+    ProviderError::Other(format!("bucket {name}: building a request: {e}"))
+}
+
+impl AwsCloud {
+    async fn bucket_tags(&self, name: &str) -> Result<Option<Tags>> {
+        match self.s3.get_bucket_tagging().bucket(name).send().await {
+            Ok(out) => Ok(Some(
+                out.tag_set()
+                    .iter()
+                    .map(|t| (t.key().to_owned(), t.value().to_owned()))
+                    .collect(),
+            )),
+            Err(e) if is_code(&e, &["NoSuchBucket"]) => Ok(None),
+            Err(e) if is_code(&e, &["NoSuchTagSet"]) => Ok(Some(Tags::new())),
+            Err(e) => {
+                let denied = is_code(&e, &["AccessDenied"]);
+                let mut err = api_error(Service::S3, "GetBucketTagging", &res(name), e);
+                if denied && let ProviderError::Api { message, .. } = &mut err {
+                    message.push_str(
+                        " (if the caller has that permission, the name belongs to another AWS account: \
+                         set `bucket_name` or the bucket's `name:` in stack.yaml)",
+                    );
+                }
+                Err(err)
+            }
+        }
+    }
+
+    async fn bucket_versioning(&self, name: &str) -> Result<bool> {
+        let out = self
+            .s3
+            .get_bucket_versioning()
+            .bucket(name)
+            .send()
+            .await
+            .map_err(|e| api_error(Service::S3, "GetBucketVersioning", &res(name), e))?;
+        Ok(out.status() == Some(&BucketVersioningStatus::Enabled))
+    }
+
+    async fn bucket_public_access_block(&self, name: &str) -> Result<bool> {
+        match self.s3.get_public_access_block().bucket(name).send().await {
+            Ok(out) => Ok(out.public_access_block_configuration().is_some_and(|c| {
+                c.block_public_acls() == Some(true)
+                    && c.ignore_public_acls() == Some(true)
+                    && c.block_public_policy() == Some(true)
+                    && c.restrict_public_buckets() == Some(true)
+            })),
+            Err(e) if is_code(&e, &["NoSuchPublicAccessBlockConfiguration"]) => Ok(false),
+            Err(e) => Err(api_error(
+                Service::S3,
+                "GetPublicAccessBlock",
+                &res(name),
+                e,
+            )),
+        }
+    }
+
+    async fn bucket_encryption(&self, name: &str) -> Result<Option<String>> {
+        match self.s3.get_bucket_encryption().bucket(name).send().await {
+            Ok(out) => Ok(out
+                .server_side_encryption_configuration()
+                .and_then(|c| c.rules().first())
+                .and_then(|r| r.apply_server_side_encryption_by_default())
+                .map(|d| d.sse_algorithm().as_str().to_owned())),
+            Err(e) if is_code(&e, &["ServerSideEncryptionConfigurationNotFoundError"]) => Ok(None),
+            Err(e) => Err(api_error(Service::S3, "GetBucketEncryption", &res(name), e)),
+        }
+    }
+
+    async fn bucket_policy(&self, name: &str) -> Result<Option<String>> {
+        match self.s3.get_bucket_policy().bucket(name).send().await {
+            Ok(out) => Ok(out.policy().map(canonical_json)),
+            Err(e) if is_code(&e, &["NoSuchBucketPolicy"]) => Ok(None),
+            Err(e) => Err(api_error(Service::S3, "GetBucketPolicy", &res(name), e)),
+        }
+    }
+
+    async fn put_bucket_tags(&self, name: &str, tags: &Tags) -> Result<()> {
+        if tags.is_empty() {
+            self.s3
+                .delete_bucket_tagging()
+                .bucket(name)
+                .send()
+                .await
+                .map_err(|e| api_error(Service::S3, "DeleteBucketTagging", &res(name), e))?;
+            return Ok(());
+        }
+        let tag_set = tags
+            .iter()
+            .map(|(k, v)| Tag::builder().key(k).value(v).build())
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| build_err(name, e))?;
+        let tagging = Tagging::builder()
+            .set_tag_set(Some(tag_set))
+            .build()
+            .map_err(|e| build_err(name, e))?;
+        self.s3
+            .put_bucket_tagging()
+            .bucket(name)
+            .tagging(tagging)
+            .send()
+            .await
+            .map_err(|e| api_error(Service::S3, "PutBucketTagging", &res(name), e))?;
+        Ok(())
+    }
+
+    async fn put_bucket_versioning(&self, name: &str, enabled: bool) -> Result<()> {
+        let status = if enabled {
+            BucketVersioningStatus::Enabled
+        } else {
+            BucketVersioningStatus::Suspended
+        };
+        self.s3
+            .put_bucket_versioning()
+            .bucket(name)
+            .versioning_configuration(VersioningConfiguration::builder().status(status).build())
+            .send()
+            .await
+            .map_err(|e| api_error(Service::S3, "PutBucketVersioning", &res(name), e))?;
+        Ok(())
+    }
+
+    async fn put_bucket_public_access_block(&self, name: &str, on: bool) -> Result<()> {
+        if !on {
+            self.s3
+                .delete_public_access_block()
+                .bucket(name)
+                .send()
+                .await
+                .map_err(|e| api_error(Service::S3, "DeletePublicAccessBlock", &res(name), e))?;
+            return Ok(());
+        }
+        let config = PublicAccessBlockConfiguration::builder()
+            .block_public_acls(true)
+            .ignore_public_acls(true)
+            .block_public_policy(true)
+            .restrict_public_buckets(true)
+            .build();
+        self.s3
+            .put_public_access_block()
+            .bucket(name)
+            .public_access_block_configuration(config)
+            .send()
+            .await
+            .map_err(|e| api_error(Service::S3, "PutPublicAccessBlock", &res(name), e))?;
+        Ok(())
+    }
+
+    async fn put_bucket_encryption(&self, name: &str, algorithm: Option<&str>) -> Result<()> {
+        let Some(algorithm) = algorithm else {
+            self.s3
+                .delete_bucket_encryption()
+                .bucket(name)
+                .send()
+                .await
+                .map_err(|e| api_error(Service::S3, "DeleteBucketEncryption", &res(name), e))?;
+            return Ok(());
+        };
+        let by_default = ServerSideEncryptionByDefault::builder()
+            .sse_algorithm(ServerSideEncryption::from(algorithm))
+            .build()
+            .map_err(|e| build_err(name, e))?;
+        let config = ServerSideEncryptionConfiguration::builder()
+            .rules(
+                ServerSideEncryptionRule::builder()
+                    .apply_server_side_encryption_by_default(by_default)
+                    .build(),
+            )
+            .build()
+            .map_err(|e| build_err(name, e))?;
+        self.s3
+            .put_bucket_encryption()
+            .bucket(name)
+            .server_side_encryption_configuration(config)
+            .send()
+            .await
+            .map_err(|e| api_error(Service::S3, "PutBucketEncryption", &res(name), e))?;
+        Ok(())
+    }
+
+    async fn put_bucket_policy(&self, name: &str, policy: Option<&str>) -> Result<()> {
+        match policy {
+            Some(policy) => {
+                self.s3
+                    .put_bucket_policy()
+                    .bucket(name)
+                    .policy(policy)
+                    .send()
+                    .await
+                    .map_err(|e| api_error(Service::S3, "PutBucketPolicy", &res(name), e))?;
+            }
+            None => {
+                self.s3
+                    .delete_bucket_policy()
+                    .bucket(name)
+                    .send()
+                    .await
+                    .map_err(|e| api_error(Service::S3, "DeleteBucketPolicy", &res(name), e))?;
+            }
+        }
+        Ok(())
+    }
+
+    async fn read_bucket_settings(&self, name: &str, tags: Tags) -> Result<Bucket> {
+        let (versioning, public_access_block, encryption, policy) = tokio::join!(
+            self.bucket_versioning(name),
+            self.bucket_public_access_block(name),
+            self.bucket_encryption(name),
+            self.bucket_policy(name),
+        );
+        Ok(Bucket {
+            name: name.to_owned(),
+            versioning: versioning?,
+            public_access_block: public_access_block?,
+            encryption: encryption?,
+            policy: policy?,
+            tags,
+        })
+    }
+
+    /// Deletes every object version and delete marker, a page at a time.
+    async fn empty_bucket(&self, name: &str) -> Result<bool> {
+        loop {
+            let page = match self
+                .s3
+                .list_object_versions()
+                .bucket(name)
+                .max_keys(DELETE_BATCH)
+                .send()
+                .await
+            {
+                Ok(page) => page,
+                Err(e) if is_code(&e, &["NoSuchBucket"]) => return Ok(false),
+                Err(e) => return Err(api_error(Service::S3, "ListObjectVersions", &res(name), e)),
+            };
+            let versions = page.versions().iter().map(|v| (v.key(), v.version_id()));
+            let markers = page
+                .delete_markers()
+                .iter()
+                .map(|m| (m.key(), m.version_id()));
+            let objects = versions
+                .chain(markers)
+                .filter_map(|(key, version)| {
+                    Some(
+                        ObjectIdentifier::builder()
+                            .key(key?)
+                            .set_version_id(version.map(str::to_owned))
+                            .build(),
+                    )
+                })
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| build_err(name, e))?;
+            if objects.is_empty() {
+                return Ok(true);
+            }
+            let delete = Delete::builder()
+                .set_objects(Some(objects))
+                .quiet(true)
+                .build()
+                .map_err(|e| build_err(name, e))?;
+            let out = self
+                .s3
+                .delete_objects()
+                .bucket(name)
+                .delete(delete)
+                .send()
+                .await
+                .map_err(|e| api_error(Service::S3, "DeleteObjects", &res(name), e))?;
+            if let Some(err) = out.errors().first() {
+                return Err(ProviderError::Api {
+                    resource: res(name),
+                    operation: "DeleteObjects".into(),
+                    code: err.code().unwrap_or("Unknown").to_owned(),
+                    message: format!(
+                        "{} (object {}, {} of {} objects failed)",
+                        err.message().unwrap_or("could not delete an object"),
+                        err.key().unwrap_or("?"),
+                        out.errors().len(),
+                        out.deleted().len() + out.errors().len(),
+                    ),
+                });
+            }
+        }
+    }
+}
+
+impl ResourceProvider<Bucket> for AwsCloud {
+    async fn read(&self, name: &str) -> Result<Option<Bucket>> {
+        // The tagging read doubles as the existence check; the rest are
+        // reads of one bucket, safe to run together.
+        let Some(tags) = self.bucket_tags(name).await? else {
+            return Ok(None);
+        };
+        self.read_bucket_settings(name, tags).await.map(Some)
+    }
+
+    async fn create(&self, desired: &Bucket) -> Result<()> {
+        let name = desired.name.as_str();
+        let region = self.region_name()?;
+        let mut request = self.s3.create_bucket().bucket(name);
+        if region != "us-east-1" {
+            request = request.create_bucket_configuration(
+                CreateBucketConfiguration::builder()
+                    .location_constraint(BucketLocationConstraint::from(region))
+                    .build(),
+            );
+        }
+        match request.send().await {
+            Ok(_) => {}
+            Err(e) if is_code(&e, &["BucketAlreadyOwnedByYou"]) => {
+                // Ours only if it carries our owner tag.
+                let tags = self.bucket_tags(name).await?.unwrap_or_default();
+                let want = desired.tags.get(OWNER_TAG);
+                if want.is_none() || tags.get(OWNER_TAG) != want {
+                    return Err(ProviderError::Conflict {
+                        resource: res(name),
+                        message: format!(
+                            "the bucket already exists in this account without the tag {OWNER_TAG}={}; \
+                             it is not changed (delete it, rename ours, or take it over with --adopt)",
+                            want.map_or("?", String::as_str)
+                        ),
+                    });
+                }
+            }
+            Err(e) if is_code(&e, &["BucketAlreadyExists"]) => {
+                return Err(ProviderError::Conflict {
+                    resource: res(name),
+                    message: "the bucket name is taken by another AWS account (S3 bucket names are global): \
+                              set `bucket_name` or the bucket's `name:` in stack.yaml to a unique name"
+                        .into(),
+                });
+            }
+            Err(e) => return Err(api_error(Service::S3, "CreateBucket", &res(name), e)),
+        }
+        // Tags first: a bucket left half-configured by a failure is still
+        // recognised as ours by the next run, which finishes the job.
+        self.put_bucket_tags(name, &desired.tags).await?;
+        self.put_bucket_versioning(name, desired.versioning).await?;
+        self.put_bucket_public_access_block(name, desired.public_access_block)
+            .await?;
+        self.put_bucket_encryption(name, desired.encryption.as_deref())
+            .await?;
+        self.put_bucket_policy(name, desired.policy.as_deref())
+            .await?;
+        Ok(())
+    }
+
+    async fn update(
+        &self,
+        _live: &Bucket,
+        desired: &Bucket,
+        changes: &[FieldChange],
+    ) -> Result<()> {
+        let name = desired.name.as_str();
+        let changed = |field: &str| changes.iter().any(|c| c.field == field);
+        if changed("tags") {
+            self.put_bucket_tags(name, &desired.tags).await?;
+        }
+        if changed("versioning") {
+            self.put_bucket_versioning(name, desired.versioning).await?;
+        }
+        if changed("public_access_block") {
+            self.put_bucket_public_access_block(name, desired.public_access_block)
+                .await?;
+        }
+        if changed("encryption") {
+            self.put_bucket_encryption(name, desired.encryption.as_deref())
+                .await?;
+        }
+        if changed("policy") {
+            self.put_bucket_policy(name, desired.policy.as_deref())
+                .await?;
+        }
+        Ok(())
+    }
+
+    async fn delete(&self, live: &Bucket) -> Result<()> {
+        let name = live.name.as_str();
+        // An object written meanwhile makes DeleteBucket answer
+        // BucketNotEmpty: empty again, a few times.
+        for _ in 0..3 {
+            if !self.empty_bucket(name).await? {
+                return Ok(());
+            }
+            match self.s3.delete_bucket().bucket(name).send().await {
+                Ok(_) => return Ok(()),
+                Err(e) if is_code(&e, &["NoSuchBucket"]) => return Ok(()),
+                Err(e) if is_code(&e, &["BucketNotEmpty"]) => continue,
+                Err(e) => return Err(api_error(Service::S3, "DeleteBucket", &res(name), e)),
+            }
+        }
+        Err(ProviderError::Other(format!(
+            "bucket {name}: still not empty after emptying it three times (something keeps writing to it)"
+        )))
+    }
+
+    async fn list_owned(&self, stack: &str, known: &BTreeSet<String>) -> Result<Vec<Bucket>> {
+        let prefix = format!("{stack}-");
+        let mut request = self.s3.list_buckets().prefix(&prefix);
+        if let Some(region) = &self.region {
+            request = request.bucket_region(region);
+        }
+        let out = request
+            .send()
+            .await
+            .map_err(|e| api_error(Service::S3, "ListBuckets", "buckets", e))?;
+        let mut owned = Vec::new();
+        for b in out.buckets() {
+            let Some(name) = b.name() else { continue };
+            if !name.starts_with(&prefix) || known.contains(name) {
+                continue;
+            }
+            if let (Some(region), Some(bucket_region)) = (&self.region, b.bucket_region())
+                && region != bucket_region
+            {
+                continue;
+            }
+            match self.bucket_tags(name).await {
+                Ok(Some(tags)) if tags.get(OWNER_TAG).is_some_and(|s| s == stack) => {
+                    owned.push(self.read_bucket_settings(name, tags).await?);
+                }
+                Ok(_) => {}
+                // Another region's bucket (an endpoint that ignores the
+                // region filter): not this target's.
+                Err(ProviderError::Api { code, .. })
+                    if matches!(
+                        code.as_str(),
+                        "PermanentRedirect" | "AuthorizationHeaderMalformed" | "HTTP 301"
+                    ) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(owned)
+    }
+}

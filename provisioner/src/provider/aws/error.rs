@@ -1,0 +1,243 @@
+//! SDK errors → [`ProviderError`], with a hint on what to do where we know.
+
+use std::error::Error as StdError;
+
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+use aws_smithy_runtime_api::client::result::SdkError;
+use aws_smithy_types::error::display::DisplayErrorContext;
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+
+use crate::provider::ProviderError;
+
+/// The AWS service an operation belongs to: its IAM action prefix.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Service {
+    S3,
+    Iam,
+    Lambda,
+    Events,
+    Logs,
+    Sts,
+}
+
+impl Service {
+    fn prefix(self) -> &'static str {
+        match self {
+            Service::S3 => "s3",
+            Service::Iam => "iam",
+            Service::Lambda => "lambda",
+            Service::Events => "events",
+            Service::Logs => "logs",
+            Service::Sts => "sts",
+        }
+    }
+}
+
+/// Error codes that mean "the caller is not allowed".
+const ACCESS_DENIED: &[&str] = &[
+    "AccessDenied",
+    "AccessDeniedException",
+    "UnauthorizedOperation",
+    "AuthorizationError",
+    "UnauthorizedAccess",
+];
+
+/// Error codes that mean the credentials themselves are bad.
+const BAD_CREDENTIALS: &[&str] = &[
+    "InvalidClientTokenId",
+    "UnrecognizedClientException",
+    "InvalidAccessKeyId",
+    "SignatureDoesNotMatch",
+    "ExpiredToken",
+    "ExpiredTokenException",
+    "InvalidToken",
+    "TokenRefreshRequired",
+];
+
+/// Error codes that mean the request went to the wrong region.
+const WRONG_REGION: &[&str] = &[
+    "PermanentRedirect",
+    "AuthorizationHeaderMalformed",
+    "IllegalLocationConstraintException",
+];
+
+/// The error code of an SDK error: the service's code, or a name for the
+/// failure when no response came back.
+pub(crate) fn code_of<E: ProvideErrorMetadata>(err: &SdkError<E, HttpResponse>) -> String {
+    match err {
+        SdkError::ServiceError(_) => err
+            .code()
+            .map(str::to_owned)
+            .or_else(|| {
+                err.raw_response()
+                    .map(|r| format!("HTTP {}", r.status().as_u16()))
+            })
+            .unwrap_or_else(|| "Unknown".into()),
+        SdkError::ConstructionFailure(_) => "ConstructionFailure".into(),
+        SdkError::TimeoutError(_) => "Timeout".into(),
+        SdkError::DispatchFailure(_) => "DispatchFailure".into(),
+        SdkError::ResponseError(_) => "ResponseError".into(),
+        _ => "Unknown".into(),
+    }
+}
+
+/// Maps an SDK error to [`ProviderError::Api`], adding a hint for access,
+/// credential, region and connection problems.
+pub(crate) fn api_error<E>(
+    service: Service,
+    operation: &str,
+    resource: &str,
+    err: SdkError<E, HttpResponse>,
+) -> ProviderError
+where
+    E: ProvideErrorMetadata + StdError + Send + Sync + 'static,
+{
+    let code = code_of(&err);
+    let mut message = match &err {
+        SdkError::ServiceError(_) => err
+            .message()
+            .map(str::to_owned)
+            .unwrap_or_else(|| DisplayErrorContext(&err).to_string()),
+        _ => DisplayErrorContext(&err).to_string(),
+    };
+    if let Some(hint) = hint(service, operation, resource, &code, &message) {
+        message = format!("{message} (hint: {hint})");
+    }
+    ProviderError::Api {
+        resource: resource.to_owned(),
+        operation: operation.to_owned(),
+        code,
+        message,
+    }
+}
+
+fn hint(
+    service: Service,
+    operation: &str,
+    resource: &str,
+    code: &str,
+    message: &str,
+) -> Option<String> {
+    if ACCESS_DENIED.contains(&code) {
+        return Some(format!(
+            "the caller needs the IAM permission `{}` on {resource}",
+            iam_action(service, operation)
+        ));
+    }
+    if BAD_CREDENTIALS.contains(&code) {
+        return Some(
+            "the AWS credentials were rejected: check AWS_PROFILE/--profile, AWS_ACCESS_KEY_ID and \
+             AWS_SECRET_ACCESS_KEY, or refresh an expired session (`aws sso login`)"
+                .into(),
+        );
+    }
+    if WRONG_REGION.contains(&code) {
+        return Some(
+            "the resource lives in another region: set the target's `region` in stack.yaml or pass --region"
+                .into(),
+        );
+    }
+    let lower = message.to_ascii_lowercase();
+    if code == "ConstructionFailure" || code == "DispatchFailure" {
+        if lower.contains("credential") {
+            return Some(
+                "no AWS credentials found: set AWS_PROFILE (or --profile), or AWS_ACCESS_KEY_ID and \
+                 AWS_SECRET_ACCESS_KEY, or run `aws sso login`"
+                    .into(),
+            );
+        }
+        if lower.contains("region") {
+            return Some(
+                "no AWS region: set the target's `region` in stack.yaml, AWS_REGION or --region"
+                    .into(),
+            );
+        }
+        if code == "DispatchFailure" {
+            return Some(
+                "could not reach the AWS endpoint: check the network, the region name and AWS_ENDPOINT_URL".into(),
+            );
+        }
+    }
+    None
+}
+
+/// The IAM action an operation needs, where it differs from
+/// `<service>:<Operation>`.
+fn iam_action(service: Service, operation: &str) -> String {
+    let action = match (service, operation) {
+        (Service::S3, "GetPublicAccessBlock") => "GetBucketPublicAccessBlock",
+        (Service::S3, "PutPublicAccessBlock" | "DeletePublicAccessBlock") => {
+            "PutBucketPublicAccessBlock"
+        }
+        (Service::S3, "GetBucketEncryption") => "GetEncryptionConfiguration",
+        (Service::S3, "PutBucketEncryption" | "DeleteBucketEncryption") => {
+            "PutEncryptionConfiguration"
+        }
+        (Service::S3, "DeleteBucketTagging") => "PutBucketTagging",
+        (Service::S3, "ListObjectVersions") => "ListBucketVersions",
+        (Service::S3, "DeleteObjects") => "DeleteObjectVersion",
+        (Service::S3, "ListBuckets") => "ListAllMyBuckets",
+        (Service::S3, "GetBucketNotificationConfiguration") => "GetBucketNotification",
+        (Service::S3, "PutBucketNotificationConfiguration") => "PutBucketNotification",
+        (Service::Logs, "ListTagsForResource") => "ListTagsForResource",
+        _ => operation,
+    };
+    format!("{}:{action}", service.prefix())
+}
+
+/// Is this the error code (of a service error)?
+pub(crate) fn is_code<E: ProvideErrorMetadata>(
+    err: &SdkError<E, HttpResponse>,
+    codes: &[&str],
+) -> bool {
+    matches!(err, SdkError::ServiceError(_)) && err.code().is_some_and(|c| codes.contains(&c))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn access_denied_names_the_missing_permission() {
+        let h = hint(
+            Service::S3,
+            "GetBucketEncryption",
+            "bucket b",
+            "AccessDenied",
+            "denied",
+        );
+        assert!(h.is_some_and(|h| h.contains("s3:GetEncryptionConfiguration")));
+        let h = hint(
+            Service::Lambda,
+            "GetFunction",
+            "function f",
+            "AccessDeniedException",
+            "x",
+        );
+        assert!(h.is_some_and(|h| h.contains("lambda:GetFunction")));
+    }
+
+    #[test]
+    fn credential_errors_get_a_hint() {
+        assert!(
+            hint(
+                Service::Sts,
+                "GetCallerIdentity",
+                "account",
+                "InvalidClientTokenId",
+                ""
+            )
+            .is_some()
+        );
+        assert!(
+            hint(
+                Service::Sts,
+                "GetCallerIdentity",
+                "account",
+                "DispatchFailure",
+                "no credentials"
+            )
+            .is_some()
+        );
+    }
+}

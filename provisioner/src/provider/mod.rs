@@ -1,0 +1,123 @@
+//! Providers: one narrow trait per resource kind ([`ResourceProvider<R>`]
+//! instantiated for each model type), implemented once per target. The
+//! planner and the apply engine never see an SDK type.
+
+pub mod aws;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::future::Future;
+use std::sync::Mutex;
+
+use serde::Serialize;
+
+use crate::desired::Context;
+use crate::model::*;
+use crate::plan::FieldChange;
+
+/// A failed provider call, with what to do next where we know it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ProviderError {
+    /// The service refused: `code` is its error code.
+    #[error("{operation} on {resource}: {code}: {message}")]
+    Api {
+        resource: String,
+        operation: String,
+        code: String,
+        message: String,
+    },
+    /// A same-named resource belongs to someone else.
+    #[error("{resource}: {message}")]
+    Conflict { resource: String, message: String },
+    #[error("{0}")]
+    Other(String),
+}
+
+pub type Result<T, E = ProviderError> = std::result::Result<T, E>;
+
+/// Read, create, update and delete one kind of resource.
+///
+/// Contract: `read` returns `None` for an absent resource (not an error);
+/// `create`/`update` leave the resource equal to `desired` in every field
+/// the model compares; `delete` of an absent resource succeeds.
+pub trait ResourceProvider<R>: Send + Sync {
+    fn read(&self, name: &str) -> impl Future<Output = Result<Option<R>>> + Send;
+    fn create(&self, desired: &R) -> impl Future<Output = Result<()>> + Send;
+    fn update(
+        &self,
+        live: &R,
+        desired: &R,
+        changes: &[FieldChange],
+    ) -> impl Future<Output = Result<()>> + Send;
+    fn delete(&self, live: &R) -> impl Future<Output = Result<()>> + Send;
+    /// Resources of this kind tagged as owned by `stack`, other than those
+    /// named in `known` (already read). Untagged kinds return none: they go
+    /// with their parent.
+    fn list_owned(
+        &self,
+        stack: &str,
+        known: &BTreeSet<String>,
+    ) -> impl Future<Output = Result<Vec<R>>> + Send;
+}
+
+/// A target: every resource kind, plus what names and ARNs are built from.
+pub trait Cloud:
+    ResourceProvider<Bucket>
+    + ResourceProvider<Role>
+    + ResourceProvider<LogGroup>
+    + ResourceProvider<Function>
+    + ResourceProvider<Rule>
+    + ResourceProvider<Permission>
+    + ResourceProvider<Notification>
+    + Send
+    + Sync
+    + 'static
+{
+    /// Account and region of the target.
+    fn context(&self) -> impl Future<Output = Result<Context>> + Send;
+    /// API calls made so far.
+    fn stats(&self) -> ApiStats;
+}
+
+/// API calls by operation, read-only and mutating counted apart.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct ApiStats {
+    pub read: BTreeMap<String, u64>,
+    pub mutating: BTreeMap<String, u64>,
+}
+
+impl ApiStats {
+    pub fn reads(&self) -> u64 {
+        self.read.values().sum()
+    }
+
+    pub fn mutations(&self) -> u64 {
+        self.mutating.values().sum()
+    }
+
+    /// Reads are the operations that only look: Get*, List*, Describe*, Head*.
+    pub fn is_read(operation: &str) -> bool {
+        ["Get", "List", "Describe", "Head"]
+            .iter()
+            .any(|p| operation.starts_with(p))
+    }
+}
+
+/// A thread-safe call counter providers share.
+#[derive(Debug, Default)]
+pub struct CallCounter(Mutex<ApiStats>);
+
+impl CallCounter {
+    pub fn record(&self, operation: &str) {
+        let mut s = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        let map = if ApiStats::is_read(operation) {
+            &mut s.read
+        } else {
+            &mut s.mutating
+        };
+        *map.entry(operation.to_owned()).or_default() += 1;
+    }
+
+    pub fn snapshot(&self) -> ApiStats {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+}

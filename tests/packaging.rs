@@ -421,6 +421,127 @@ async fn bad_input_is_an_error() {
     assert!("arm64".parse::<Arch>().is_ok() && "sparc".parse::<Arch>().is_err());
 }
 
+// ------------------------------------------------------------ zigbuild
+
+/// A scratch cargo package with two binaries: `hello`, and `new_glibc`,
+/// which calls arc4random (GLIBC_2.36). It has its own target directory.
+fn scratch_package(dir: &Path) -> PathBuf {
+    let pkg = dir.join("scratch");
+    std::fs::create_dir_all(pkg.join("src/bin")).unwrap();
+    std::fs::write(
+        pkg.join("Cargo.toml"),
+        "[package]\nname = \"scratch\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[workspace]\n",
+    )
+    .unwrap();
+    std::fs::write(
+        pkg.join("src/bin/hello.rs"),
+        "fn main() { println!(\"hello\"); }\n",
+    )
+    .unwrap();
+    std::fs::write(
+        pkg.join("src/bin/new_glibc.rs"),
+        "extern \"C\" { fn arc4random() -> u32; }\n\
+         fn main() { println!(\"{}\", unsafe { arc4random() }); }\n",
+    )
+    .unwrap();
+    pkg
+}
+
+/// The zigbuild toolchain on a tiny package: the binary is built for the
+/// explicit target, links against glibc 2.34 at most, and zips like the
+/// native ones. Skipped (with a note) where cargo-zigbuild or Zig is missing.
+#[tokio::test]
+async fn zigbuild_toolchain_pins_glibc() {
+    let dir = tempfile::tempdir().unwrap();
+    let pkg = scratch_package(dir.path());
+    let builder = Builder::new()
+        .toolchain(Toolchain::Zigbuild)
+        .target_dir(dir.path().join("target"))
+        .out_dir(dir.path().join("out"));
+    let reqs = [BuildRequest::new(&pkg, "hello", Arch::X86_64)];
+    let packages = match builder.build(&reqs).await {
+        Ok(p) => p,
+        Err(e @ PackageError::ZigbuildUnavailable { .. }) => {
+            eprintln!("skipped: {e}");
+            return;
+        }
+        Err(e) => panic!("{e}"),
+    };
+    let [pkg] = packages.as_slice() else {
+        panic!("{packages:?}")
+    };
+    assert_eq!(pkg.toolchain, Toolchain::Zigbuild);
+    assert!(
+        pkg.executable
+            .to_string_lossy()
+            .contains("x86_64-unknown-linux-gnu"),
+        "{}",
+        pkg.executable.display()
+    );
+    let zip = std::fs::read(&pkg.zip_path).unwrap();
+    assert_zip_layout(&zip);
+    let (_, _, binary) = read_single_entry(&zip);
+    assert_elf_x86_64(&binary, "hello");
+    let req = glibc_requirement(&binary).unwrap();
+    assert!(req.satisfied_by(LAMBDA_AL2023_GLIBC), "{req}");
+    assert_eq!(pkg.glibc_max, req.max());
+}
+
+/// Automatic toolchain, binary needing GLIBC_2.36: the native build is
+/// refused by the check; with zigbuild installed the builder rebuilds
+/// against glibc 2.34, where arc4random does not exist, so the link fails
+/// and the error says so. Without zigbuild the error is the glibc refusal.
+/// Either way no package is produced. Skipped on hosts older than 2.36.
+#[tokio::test]
+async fn automatic_toolchain_never_ships_a_too_new_binary() {
+    let dir = tempfile::tempdir().unwrap();
+    let pkg = scratch_package(dir.path());
+    let out = dir.path().join("out");
+    let builder = Builder::new()
+        .target_dir(dir.path().join("target"))
+        .out_dir(&out)
+        .quiet(true);
+    let reqs = [BuildRequest::new(&pkg, "new_glibc", Arch::X86_64)];
+    let result = builder.build(&reqs).await;
+    if let Err(e) = &result {
+        let first_line = e.to_string().lines().next().unwrap_or_default().to_owned();
+        eprintln!("automatic toolchain refused new_glibc: {first_line}");
+    }
+    match result {
+        Ok(p) => panic!("a package was produced: {p:?}"),
+        Err(PackageError::GlibcTooNew { .. }) | Err(PackageError::ZigbuildUnavailable { .. }) => {}
+        Err(e @ PackageError::CargoFailed { .. }) => {
+            let msg = e.to_string();
+            assert!(
+                msg.contains("undefined reference to `arc4random'")
+                    || msg.contains("undefined symbol: arc4random"),
+                "unexpected build failure: {msg}"
+            );
+            if !msg.contains("cargo zigbuild") {
+                // The native link failed: the host glibc predates 2.36.
+                eprintln!("skipped: this host's glibc has no arc4random");
+                return;
+            }
+            assert!(msg.contains("x86_64-unknown-linux-gnu.2.34"), "{msg}");
+        }
+        Err(e) => panic!("unexpected error: {e}"),
+    }
+    assert!(!out.join("new_glibc-x86_64.zip").exists());
+
+    // Forcing the native toolchain is a plain refusal, naming the symbol.
+    let native = builder.clone().toolchain(Toolchain::Native);
+    match native.build(&reqs).await {
+        Err(e @ PackageError::GlibcTooNew { .. }) => {
+            let msg = e.to_string();
+            assert!(
+                msg.contains("arc4random") && msg.contains("GLIBC_2.36"),
+                "{msg}"
+            );
+        }
+        other => panic!("expected GlibcTooNew, got {other:?}"),
+    }
+}
+
 // ---------------------------------------------------------- the real build
 
 /// Build the three function binaries through the Builder (one cargo

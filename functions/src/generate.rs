@@ -138,15 +138,20 @@ fn capitalize(s: &str) -> String {
         .unwrap_or_default()
 }
 
-/// Appends one CSV field, quoted only when it needs to be.
+/// Appends one CSV field, quoted only when it needs to be. The csv writer
+/// closes a quoted field only when the record ends, so write a one-field
+/// record and drop its terminator.
 fn push_field(out: &mut Vec<u8>, value: &str, scratch: &mut Vec<u8>) {
     scratch.clear();
     let mut w = csv::WriterBuilder::new()
         .terminator(csv::Terminator::Any(b'\n'))
         .from_writer(std::mem::take(scratch));
     // Writing into a Vec cannot fail.
-    let _ = w.write_field(value);
+    let _ = w.write_record([value]);
     *scratch = w.into_inner().unwrap_or_default();
+    if scratch.last() == Some(&b'\n') {
+        scratch.pop();
+    }
     out.extend_from_slice(scratch);
 }
 

@@ -74,6 +74,8 @@ pub enum FunctionError {
     InvalidEvent(String),
     #[error("configuration: {0}")]
     Configuration(String),
+    #[error("internal error: {0}")]
+    Internal(String),
 }
 
 impl FunctionError {
@@ -87,6 +89,7 @@ impl FunctionError {
             Self::WriteFailed { .. } => "WriteFailed",
             Self::InvalidEvent(_) => "InvalidEvent",
             Self::Configuration(_) => "Configuration",
+            Self::Internal(_) => "Internal",
         }
     }
 
@@ -234,7 +237,8 @@ pub async fn handle_generate<S: ObjectStore>(
 ) -> Result<GenerateResponse, FunctionError> {
     let p = parse_generate_payload(payload)?;
     let bucket = Config::require(&config.raw_bucket, "RAW_BUCKET")?;
-    let body = generate::generate(p.rows, p.seed);
+    let (rows, seed) = (p.rows, p.seed);
+    let body = cpu(move || generate::generate(rows, seed)).await?;
     let bytes = body.len() as u64;
     let version_id = put(store, bucket, &p.key, body).await?;
     Ok(GenerateResponse {
@@ -315,9 +319,9 @@ pub async fn handle_process<S: ObjectStore>(
     let mut processed = Vec::with_capacity(objects.len());
     for (bucket, key) in objects {
         let input = get(store, &bucket, &key).await?;
-        let out =
-            contract::process(&input).map_err(|e| FunctionError::contract(&bucket, &key, e))?;
-        drop(input);
+        let out = cpu(move || contract::process(&input))
+            .await?
+            .map_err(|e| FunctionError::contract(&bucket, &key, e))?;
         let mut outputs = vec![config.aggregate_key.clone()];
         put(store, out_bucket, &config.aggregate_key, out.aggregate_csv).await?;
         if let Some(rejects) = out.rejects_csv {
@@ -398,9 +402,10 @@ pub async fn handle_promote<S: ObjectStore>(
     let (bucket, key) = eventbridge_object(payload)?;
     let out_bucket = Config::require(&config.consumption_bucket, "CONSUMPTION_BUCKET")?;
     let input = get(store, &bucket, &key).await?;
-    let out = contract::promote(&input, config.top_n)
+    let top_n = config.top_n;
+    let out = cpu(move || contract::promote(&input, top_n))
+        .await?
         .map_err(|e| FunctionError::contract(&bucket, &key, e))?;
-    drop(input);
     put(store, out_bucket, &config.promotion_key, out.promotion_csv).await?;
     Ok(PromoteResponse {
         bucket,
@@ -415,6 +420,23 @@ pub async fn handle_promote<S: ObjectStore>(
 }
 
 // ---------------------------------------------------------------- store glue
+
+/// Runs CPU-bound contract work on its own OS thread, outside any async
+/// runtime: polars calls tokio's `block_in_place`, which panics on any thread
+/// of a current-thread runtime (blocking-pool threads included).
+async fn cpu<T: Send + 'static>(
+    f: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, FunctionError> {
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    std::thread::Builder::new()
+        .name("contract".into())
+        .spawn(move || {
+            let _ = tx.send(f());
+        })
+        .map_err(|e| FunctionError::Internal(format!("cannot start a worker thread: {e}")))?;
+    rx.await
+        .map_err(|_| FunctionError::Internal("the computation panicked".into()))
+}
 
 async fn get<S: ObjectStore>(store: &S, bucket: &str, key: &str) -> Result<Vec<u8>, FunctionError> {
     store.get(bucket, key).await.map_err(|cause| match cause {

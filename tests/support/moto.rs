@@ -121,10 +121,15 @@ impl Moto {
                 let log = std::fs::read_to_string(&self.log).unwrap_or_default();
                 panic!("moto_server exited ({status}) before answering:\n{log}");
             }
-            if TcpStream::connect(("127.0.0.1", port)).is_ok() && self.request("GET", "/moto-api/").is_ok() {
+            if TcpStream::connect(("127.0.0.1", port)).is_ok()
+                && self.request("GET", "/moto-api/").is_ok()
+            {
                 return;
             }
-            assert!(Instant::now() < deadline, "moto_server did not answer on port {port} within 60 s");
+            assert!(
+                Instant::now() < deadline,
+                "moto_server did not answer on port {port} within 60 s"
+            );
             std::thread::sleep(Duration::from_millis(100));
         }
     }
@@ -134,7 +139,10 @@ impl Moto {
         let addr = self.endpoint.trim_start_matches("http://");
         let mut stream = TcpStream::connect(addr)?;
         stream.set_read_timeout(Some(Duration::from_secs(10)))?;
-        write!(stream, "{method} {path} HTTP/1.0\r\nHost: {addr}\r\nContent-Length: 0\r\n\r\n")?;
+        write!(
+            stream,
+            "{method} {path} HTTP/1.0\r\nHost: {addr}\r\nContent-Length: 0\r\n\r\n"
+        )?;
         let mut response = String::new();
         stream.read_to_string(&mut response)?;
         Ok(response.lines().next().unwrap_or_default().to_owned())

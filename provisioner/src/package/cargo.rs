@@ -245,20 +245,17 @@ async fn build_group(
         Some(t) => t,
         None if host == Some(g.arch) => Toolchain::Native,
         None => {
-            probe_zigbuild(
-                b,
-                &format!(
-                    "to build {} binaries on a {} host",
-                    g.arch,
-                    std::env::consts::ARCH
-                ),
-            )
+            probe_zigbuild(&format!(
+                "to build {} binaries on a {} host",
+                g.arch,
+                std::env::consts::ARCH
+            ))
             .await?;
             Toolchain::Zigbuild
         }
     };
     if b.toolchain == Some(Toolchain::Zigbuild) {
-        probe_zigbuild(b, "(the zigbuild toolchain was requested)").await?;
+        probe_zigbuild("(the zigbuild toolchain was requested)").await?;
     }
     match compile_and_check(b, reqs, g, chosen).await {
         Err(PackageError::GlibcTooNew { .. })
@@ -271,9 +268,9 @@ async fn build_group(
                 "because the native build needs a glibc newer than {}.{}",
                 b.glibc_limit.0, b.glibc_limit.1
             );
-            probe_zigbuild(b, &why).await?;
+            probe_zigbuild(&why).await?;
             if !b.quiet {
-                eprintln!("stackctl: native build {why}; rebuilding with cargo-zigbuild");
+                eprintln!("stackctl: rebuilding with cargo-zigbuild {why}");
             }
             let checked = compile_and_check(b, reqs, g, Toolchain::Zigbuild).await?;
             zip_all(b, reqs, g, Toolchain::Zigbuild, checked).await
@@ -283,25 +280,63 @@ async fn build_group(
     }
 }
 
-async fn probe_zigbuild(b: &Builder, why: &str) -> Result<(), PackageError> {
+/// Check that `cargo zigbuild` can run: the cargo-zigbuild executable, and
+/// Zig where cargo-zigbuild looks for it (`$ZIG`, `zig` on PATH, or the
+/// `ziglang` Python package).
+async fn probe_zigbuild(why: &str) -> Result<(), PackageError> {
     let unavailable = |detail: String| PackageError::ZigbuildUnavailable {
         why: why.to_owned(),
         detail,
     };
-    let output = Command::new(&b.cargo)
-        .args(["zigbuild", "--version"])
-        .stdin(Stdio::null())
-        .kill_on_drop(true)
-        .output()
-        .await
-        .map_err(|e| unavailable(format!("could not run {}: {e}", b.cargo.display())))?;
-    if output.status.success() {
+    // cargo runs `cargo-zigbuild` from PATH (or $CARGO_HOME/bin) for
+    // `cargo zigbuild`; `cargo zigbuild --version` is not accepted, so ask
+    // the executable itself.
+    let mut candidates = vec![PathBuf::from("cargo-zigbuild")];
+    if let Some(home) = std::env::var_os("CARGO_HOME") {
+        candidates.push(PathBuf::from(home).join("bin/cargo-zigbuild"));
+    } else if let Some(home) = std::env::var_os("HOME") {
+        candidates.push(PathBuf::from(home).join(".cargo/bin/cargo-zigbuild"));
+    }
+    let mut found = false;
+    for candidate in &candidates {
+        if runs_ok(candidate.as_os_str(), &["--version"]).await {
+            found = true;
+            break;
+        }
+    }
+    if !found {
+        return Err(unavailable(
+            "`cargo-zigbuild --version` did not run".to_owned(),
+        ));
+    }
+    let zig_ok = match std::env::var_os("ZIG") {
+        Some(zig) => runs_ok(&zig, &["version"]).await,
+        None => {
+            runs_ok("zig".as_ref(), &["version"]).await
+                || runs_ok("python3".as_ref(), &["-m", "ziglang", "version"]).await
+        }
+    };
+    if zig_ok {
         Ok(())
     } else {
         Err(unavailable(
-            String::from_utf8_lossy(&output.stderr).trim().to_owned(),
+            "Zig was not found (`$ZIG`, `zig version` and `python3 -m ziglang version` all \
+             failed)"
+                .to_owned(),
         ))
     }
+}
+
+async fn runs_ok(program: &std::ffi::OsStr, args: &[&str]) -> bool {
+    Command::new(program)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .status()
+        .await
+        .is_ok_and(|s| s.success())
 }
 
 /// Compile the group's binaries, then read and check each executable.

@@ -1,0 +1,309 @@
+//! The Lambda handlers against an in-memory store, with real AWS event JSON
+//! (an S3 Put notification, an EventBridge "Object Created" event), keys
+//! with spaces and non-ASCII text, and every failure the contract names.
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+
+use cartpipe::handlers::*;
+use serde_json::Value;
+
+#[derive(Default)]
+struct MemStore {
+    objects: Mutex<BTreeMap<(String, String), Vec<u8>>>,
+    refuse_writes: bool,
+}
+
+impl MemStore {
+    fn with(bucket: &str, key: &str, body: &[u8]) -> Self {
+        let s = Self::default();
+        s.objects
+            .lock()
+            .unwrap()
+            .insert((bucket.into(), key.into()), body.to_vec());
+        s
+    }
+
+    fn object(&self, bucket: &str, key: &str) -> Option<Vec<u8>> {
+        self.objects
+            .lock()
+            .unwrap()
+            .get(&(bucket.into(), key.into()))
+            .cloned()
+    }
+
+    fn keys(&self) -> Vec<(String, String)> {
+        self.objects.lock().unwrap().keys().cloned().collect()
+    }
+}
+
+impl ObjectStore for MemStore {
+    async fn get(&self, bucket: &str, key: &str) -> Result<Vec<u8>, StoreError> {
+        self.object(bucket, key).ok_or(StoreError::NotFound)
+    }
+
+    async fn put(
+        &self,
+        bucket: &str,
+        key: &str,
+        body: Vec<u8>,
+    ) -> Result<Option<String>, StoreError> {
+        if self.refuse_writes {
+            return Err(StoreError::AccessDenied("s3:PutObject".into()));
+        }
+        self.objects
+            .lock()
+            .unwrap()
+            .insert((bucket.into(), key.into()), body);
+        Ok(Some("v1".into()))
+    }
+}
+
+fn fixture(name: &str) -> Value {
+    let path = format!(
+        "{}/../tests/fixtures/events/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap()
+}
+
+fn config() -> Config {
+    Config::from_vars(
+        [
+            ("RAW_BUCKET".to_owned(), "raw-bucket".to_owned()),
+            (
+                "CONSUMPTION_BUCKET".to_owned(),
+                "consumption-bucket".to_owned(),
+            ),
+            ("TOP_N".to_owned(), "2".to_owned()),
+        ]
+        .into(),
+    )
+    .unwrap()
+}
+
+const KEY: &str = "uploads/march été 2026.csv";
+const HEADER: &str = "event_id,abandoned_at,customer_id,customer_name,customer_email,product_id,product_name,category,quantity,unit_price,device,country\n";
+
+fn raw_with_one_reject() -> Vec<u8> {
+    format!(
+        "{HEADER}e1,2025-01-01T00:00:00Z,C000001,Zoë,z@x.io,P00001,\"Mug, blue\",Home,2,3.50,mobile,FR\n\
+         e2,2025-01-02T00:00:00Z,C000001,Zoë,z@x.io,P00002,Lamp,Home,1,10.00,desktop,FR\n\
+         e3,2025-01-03T00:00:00Z,C000002,Al,a@x.io,P00001,\"Mug, blue\",Home,1,3.50,tablet,US\n\
+         e4,not-a-date,C000002,Al,a@x.io,P00001,Mug,Home,1,3.50,tablet,US\n"
+    )
+    .into_bytes()
+}
+
+#[test]
+fn event_fixtures_round_trip_through_the_aws_event_types() {
+    use aws_lambda_events::event::eventbridge::EventBridgeEvent;
+    use aws_lambda_events::event::s3::S3Event;
+    let s3 = fixture("s3-put.json");
+    let typed: S3Event = serde_json::from_value(s3.clone()).unwrap();
+    let again: S3Event = serde_json::from_value(serde_json::to_value(&typed).unwrap()).unwrap();
+    assert_eq!(typed, again);
+    let eb = fixture("eventbridge-object-created.json");
+    let typed: EventBridgeEvent<S3ObjectCreatedDetail> = serde_json::from_value(eb).unwrap();
+    let again: EventBridgeEvent<S3ObjectCreatedDetail> =
+        serde_json::from_value(serde_json::to_value(&typed).unwrap()).unwrap();
+    assert_eq!(typed.detail, again.detail);
+    assert_eq!(typed.detail.object.key, KEY);
+}
+
+#[test]
+fn s3_event_keys_are_url_decoded_with_plus_for_space() {
+    let objects = s3_event_objects(fixture("s3-put.json")).unwrap();
+    assert_eq!(objects, vec![("raw-bucket".to_owned(), KEY.to_owned())]);
+    assert_eq!(decode_s3_event_key("a+b%2Bc").unwrap(), "a b+c");
+}
+
+#[tokio::test]
+async fn processor_writes_the_aggregate_and_the_rejects_under_the_input_key() {
+    let store = MemStore::with("raw-bucket", KEY, &raw_with_one_reject());
+    let out = handle_process(&store, &config(), fixture("s3-put.json"))
+        .await
+        .unwrap();
+    let p = &out.processed[0];
+    assert_eq!((p.rows, p.valid, p.rejected, p.products), (4, 3, 1, 2));
+    assert_eq!(
+        String::from_utf8(
+            store
+                .object("consumption-bucket", "cart_aggregated_data.csv")
+                .unwrap()
+        )
+        .unwrap(),
+        "product_id,product_name,category,abandoned_carts,unique_customers,total_quantity,total_value,avg_unit_price,first_abandoned_at,last_abandoned_at\n\
+         P00001,\"Mug, blue\",Home,2,2,3,10.50,3.50,2025-01-01T00:00:00Z,2025-01-03T00:00:00Z\n\
+         P00002,Lamp,Home,1,1,1,10.00,10.00,2025-01-02T00:00:00Z,2025-01-02T00:00:00Z\n"
+    );
+    let rejects = store
+        .object("consumption-bucket", &format!("rejects/{KEY}"))
+        .unwrap();
+    assert!(String::from_utf8(rejects).unwrap().ends_with(
+        "e4,not-a-date,C000002,Al,a@x.io,P00001,Mug,Home,1,3.50,tablet,US,abandoned_at: not a UTC timestamp YYYY-MM-DDTHH:MM:SSZ\n"
+    ));
+}
+
+#[tokio::test]
+async fn processor_handles_every_record_of_an_event() {
+    let mut event = fixture("s3-put.json");
+    let mut second = event["Records"][0].clone();
+    second["s3"]["object"]["key"] = Value::String("second.csv".into());
+    event["Records"].as_array_mut().unwrap().push(second);
+    let store = MemStore::with("raw-bucket", KEY, &raw_with_one_reject());
+    store.objects.lock().unwrap().insert(
+        ("raw-bucket".into(), "second.csv".into()),
+        HEADER.as_bytes().to_vec(),
+    );
+    let out = handle_process(&store, &config(), event).await.unwrap();
+    assert_eq!(out.processed.len(), 2);
+    assert_eq!(out.processed[1].rows, 0);
+    assert_eq!(
+        out.processed[1].outputs,
+        vec!["cart_aggregated_data.csv".to_owned()]
+    );
+}
+
+#[tokio::test]
+async fn promotion_reads_the_eventbridge_key_and_cuts_at_top_n() {
+    let store = MemStore::with("raw-bucket", KEY, &raw_with_one_reject());
+    let out = handle_promote(
+        &store,
+        &config(),
+        fixture("eventbridge-object-created.json"),
+    )
+    .await
+    .unwrap();
+    assert_eq!((out.customers, out.promotion_rows, out.rejected), (2, 3, 1));
+    assert_eq!(
+        String::from_utf8(
+            store
+                .object("consumption-bucket", "promotion_data.csv")
+                .unwrap()
+        )
+        .unwrap(),
+        "customer_id,customer_email,rank,product_id,product_name,abandoned_quantity,abandoned_value\n\
+         C000001,z@x.io,1,P00002,Lamp,1,10.00\n\
+         C000001,z@x.io,2,P00001,\"Mug, blue\",2,7.00\n\
+         C000002,a@x.io,1,P00001,\"Mug, blue\",1,3.50\n"
+    );
+}
+
+#[tokio::test]
+async fn a_missing_column_fails_naming_bucket_key_and_columns_and_writes_nothing() {
+    let store = MemStore::with("raw-bucket", KEY, b"event_id,customer_id\ne1,C000001\n");
+    let err = handle_process(&store, &config(), fixture("s3-put.json"))
+        .await
+        .unwrap_err();
+    assert_eq!(err.error_type(), "MissingColumns");
+    let msg = err.to_string();
+    assert!(
+        msg.contains("s3://raw-bucket/uploads/march été 2026.csv"),
+        "{msg}"
+    );
+    assert!(
+        msg.contains("abandoned_at") && msg.contains("country"),
+        "{msg}"
+    );
+    assert_eq!(store.keys().len(), 1, "nothing written, raw object kept");
+    let diag: lambda_runtime::Diagnostic = err.into();
+    assert_eq!(diag.error_type, "MissingColumns");
+}
+
+#[tokio::test]
+async fn a_missing_object_names_bucket_and_key() {
+    let store = MemStore::default();
+    let err = handle_promote(
+        &store,
+        &config(),
+        fixture("eventbridge-object-created.json"),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(err.error_type(), "ObjectNotFound");
+    assert_eq!(
+        err.to_string(),
+        format!("s3://raw-bucket/{KEY}: object not found")
+    );
+}
+
+#[tokio::test]
+async fn a_failed_write_names_bucket_key_and_cause() {
+    let mut store = MemStore::with("raw-bucket", KEY, &raw_with_one_reject());
+    store.refuse_writes = true;
+    let err = handle_process(&store, &config(), fixture("s3-put.json"))
+        .await
+        .unwrap_err();
+    assert_eq!(err.error_type(), "WriteFailed");
+    assert_eq!(
+        err.to_string(),
+        "s3://consumption-bucket/cart_aggregated_data.csv: write failed: access denied: s3:PutObject"
+    );
+}
+
+#[tokio::test]
+async fn generator_writes_to_the_raw_bucket_and_reports_what_it_wrote() {
+    let store = MemStore::default();
+    let out = handle_generate(
+        &store,
+        &config(),
+        serde_json::json!({"rows": 50, "seed": 7, "key": "in/a b.csv"}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        (out.bucket.as_str(), out.key.as_str(), out.rows),
+        ("raw-bucket", "in/a b.csv", 50)
+    );
+    assert_eq!(out.version_id.as_deref(), Some("v1"));
+    let body = store.object("raw-bucket", "in/a b.csv").unwrap();
+    assert_eq!(out.bytes, body.len() as u64);
+    // Every field optional: `{}` and `null` take the defaults.
+    let out = handle_generate(&store, &config(), serde_json::json!({}))
+        .await
+        .unwrap();
+    assert_eq!(
+        (out.key.as_str(), out.rows),
+        ("cart_abandonment_data.csv", 1000)
+    );
+    let out = handle_generate(&store, &config(), Value::Null)
+        .await
+        .unwrap();
+    assert_eq!(out.rows, 1000);
+}
+
+#[tokio::test]
+async fn bad_events_and_payloads_are_invalid_event_errors() {
+    let store = MemStore::default();
+    for (payload, needle) in [
+        (serde_json::json!({"rows": "many"}), "rows"),
+        (serde_json::json!({"rows": 10_000_001u64}), "10000000"),
+        (serde_json::json!({"rowz": 1}), "rowz"),
+        (serde_json::json!({"key": ""}), "key"),
+    ] {
+        let err = handle_generate(&store, &config(), payload)
+            .await
+            .unwrap_err();
+        assert_eq!(err.error_type(), "InvalidEvent");
+        assert!(err.to_string().contains(needle), "{err}");
+    }
+    let err = handle_process(&store, &config(), serde_json::json!({"Records": []}))
+        .await
+        .unwrap_err();
+    assert_eq!(err.error_type(), "InvalidEvent");
+    let err = handle_promote(&store, &config(), fixture("s3-put.json"))
+        .await
+        .unwrap_err();
+    assert_eq!(err.error_type(), "InvalidEvent");
+    assert!(store.keys().is_empty());
+}
+
+#[test]
+fn configuration_errors_say_what_is_allowed() {
+    let err = Config::from_vars([("TOP_N".to_owned(), "0".to_owned())].into()).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "configuration: TOP_N is `0`; allowed: a whole number of at least 1"
+    );
+}

@@ -15,6 +15,12 @@
 //!   it while IAM propagates): our retry path, tested here too;
 //! - functions are Active at once and LastUpdateStatus is Successful after
 //!   an update, so the wait loop ends on the first answer;
+//! - AddPermission accepts a statement id that already exists (AWS answers
+//!   ResourceConflictException), so the upsert is tested against a mock;
+//! - GetBucketVersioning answers `<GetBucketVersioningResponse>` and an
+//!   empty GetBucketNotificationConfiguration `<GetBucketNotificationResponse/>`
+//!   instead of AWS's root elements, which the Rust SDK rejects; the
+//!   provider reads those two bodies leniently;
 //! - PutBucketNotificationConfiguration does not validate destinations, so
 //!   "Unable to validate the following destination configurations" is never
 //!   produced (the retry is exercised only against a mock).
@@ -760,11 +766,6 @@ async fn permissions_and_notifications() {
         ResourceProvider::<Permission>::create(cloud, p)
             .await
             .expect("create");
-        assert_live_equals(cloud, &name, p, Resource::Permission).await;
-        // Creating again is an upsert (same statement id).
-        ResourceProvider::<Permission>::create(cloud, p)
-            .await
-            .expect("create again");
         assert_live_equals(cloud, &name, p, Resource::Permission).await;
     }
 

@@ -8,7 +8,7 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// The tag that marks what a stack owns; there is no other record.
 pub const OWNER_TAG: &str = "stackctl:stack";
@@ -17,7 +17,7 @@ pub type Tags = BTreeMap<String, String>;
 
 /// Kinds in dependency order: a kind only depends on kinds before it, so
 /// creates run in this order and deletes in reverse.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Kind {
     Bucket,
@@ -66,7 +66,7 @@ impl fmt::Display for Kind {
 }
 
 /// A resource's identity: its kind and its name in the cloud.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct ResourceId {
     pub kind: Kind,
     pub name: String,
@@ -87,7 +87,7 @@ impl fmt::Display for ResourceId {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Bucket {
     pub name: String,
     pub versioning: bool,
@@ -100,7 +100,7 @@ pub struct Bucket {
     pub tags: Tags,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Role {
     pub name: String,
     /// Canonical JSON.
@@ -110,14 +110,14 @@ pub struct Role {
     pub tags: Tags,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LogGroup {
     pub name: String,
     pub retention_days: Option<u32>,
     pub tags: Tags,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Function {
     pub name: String,
     pub role_arn: String,
@@ -136,7 +136,7 @@ pub struct Function {
 }
 
 /// A resource-based policy statement letting a service invoke a function.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Permission {
     pub function: String,
     pub statement_id: String,
@@ -152,7 +152,7 @@ impl Permission {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct LambdaNotification {
     pub id: String,
     pub function_arn: String,
@@ -162,14 +162,14 @@ pub struct LambdaNotification {
 }
 
 /// A bucket's whole notification document: S3 replaces it in one call.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Notification {
     pub bucket: String,
     pub lambda: Vec<LambdaNotification>,
     pub eventbridge: bool,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Rule {
     pub name: String,
     /// Event pattern, canonical JSON.
@@ -180,7 +180,7 @@ pub struct Rule {
     pub tags: Tags,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Resource {
     Bucket(Bucket),

@@ -71,6 +71,14 @@ impl Printer {
         }
     }
 
+    /// `--stats`: on stderr, as JSON (`{"api_calls": ...}`) with `--json`.
+    pub fn stats(&self, stats: &ApiStats) {
+        match self.format {
+            Format::Human => eprint!("{}", StatsView(stats)),
+            Format::Json => eprintln!("{}", serde_json::json!({ "api_calls": stats })),
+        }
+    }
+
     /// A progress observer for `apply`: a spinner on a terminal, nothing
     /// otherwise.
     pub fn progress(&self, total: usize) -> std::sync::Arc<dyn Progress> {

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use super::Session;
 use crate::apply::read_live;
-use crate::output::{PlanView, Printer, StatsView};
+use crate::output::{PlanView, Printer};
 use crate::plan::{self, Plan};
 use crate::provider::Cloud;
 
@@ -15,7 +15,7 @@ pub async fn run(session: &Session, printer: &Printer) -> anyhow::Result<ExitCod
     let (target, plan) = plan_up(session, cloud.clone(), &packages, false).await?;
     printer.result(&PlanView::new(target, &plan));
     if session.stats {
-        printer.note(StatsView(&cloud.stats()));
+        printer.stats(&cloud.stats());
     }
     Ok(if plan.has_changes() || !plan.conflicts.is_empty() {
         ExitCode::from(2)

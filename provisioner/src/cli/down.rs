@@ -10,7 +10,7 @@ use serde::Serialize;
 
 use super::Session;
 use crate::apply::{ApplyReport, apply, read_live};
-use crate::output::{PlanView, Printer, StatsView};
+use crate::output::{PlanView, Printer};
 use crate::plan;
 use crate::provider::Cloud;
 
@@ -59,7 +59,7 @@ pub async fn run(session: &Session, printer: &Printer, yes: bool) -> anyhow::Res
     }
     let applied = apply(cloud.clone(), &plan, printer.progress(deleted)).await;
     if session.stats {
-        printer.note(StatsView(&cloud.stats()));
+        printer.stats(&cloud.stats());
     }
     if applied.failed().next().is_some() {
         let all: Vec<String> = applied

@@ -10,7 +10,7 @@ use serde::Serialize;
 use super::Session;
 use crate::apply::{ApplyReport, apply};
 use crate::model::Resource;
-use crate::output::{PlanView, Printer, StatsView};
+use crate::output::{PlanView, Printer};
 use crate::provider::Cloud;
 
 #[derive(Debug, Serialize)]
@@ -55,7 +55,7 @@ pub async fn run(session: &Session, printer: &Printer, adopt: bool) -> anyhow::R
     }
     let applied = apply(cloud.clone(), &plan, printer.progress(changes)).await;
     if session.stats {
-        printer.note(StatsView(&cloud.stats()));
+        printer.stats(&cloud.stats());
     }
     if let Some(failed) = applied.failed().next() {
         let all: Vec<String> = applied

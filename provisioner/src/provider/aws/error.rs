@@ -185,6 +185,23 @@ fn iam_action(service: Service, operation: &str) -> String {
     format!("{}:{action}", service.prefix())
 }
 
+/// The body of a success response the SDK could not parse. Some
+/// S3-compatible endpoints (moto 5.2) wrap a few S3 answers in a root
+/// element AWS does not use (`<GetBucketVersioningResponse>` for
+/// `<VersioningConfiguration>`), which the SDK rejects.
+pub(crate) fn unparsed_success_body<E>(err: &SdkError<E, HttpResponse>) -> Option<String> {
+    match err {
+        SdkError::ServiceError(_) => {
+            let raw = err.raw_response()?;
+            if !raw.status().is_success() {
+                return None;
+            }
+            raw.body().bytes().map(|b| String::from_utf8_lossy(b).into_owned())
+        }
+        _ => None,
+    }
+}
+
 /// Is this the error code (of a service error)?
 pub(crate) fn is_code<E: ProvideErrorMetadata>(
     err: &SdkError<E, HttpResponse>,

@@ -32,7 +32,7 @@ use crate::desired::Context;
 use crate::model::Tags;
 use crate::provider::{ApiStats, CallCounter, Cloud, ProviderError, Result};
 
-pub(crate) use error::{Service, api_error, is_code};
+pub(crate) use error::{Service, api_error, is_code, unparsed_success_body};
 
 /// How long and how often to retry or poll.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -8,7 +8,7 @@ use aws_sdk_s3::types::{
     NotificationConfiguration, NotificationConfigurationFilter, S3KeyFilter,
 };
 
-use super::{AwsCloud, Service, api_error, is_code};
+use super::{AwsCloud, Service, api_error, is_code, unparsed_success_body};
 use crate::model::{LambdaNotification, Notification};
 use crate::plan::FieldChange;
 use crate::provider::{ProviderError, ResourceProvider, Result};
@@ -151,6 +151,15 @@ impl ResourceProvider<Notification> for AwsCloud {
                 }))
             }
             Err(e) if is_code(&e, &["NoSuchBucket"]) => Ok(None),
+            // An empty document under another root element (moto 5.2
+            // answers `<GetBucketNotificationResponse/>`): no configuration.
+            Err(e) if unparsed_success_body(&e).is_some_and(|b| !b.contains("Configuration>")) => {
+                Ok(Some(Notification {
+                    bucket: name.to_owned(),
+                    lambda: Vec::new(),
+                    eventbridge: false,
+                }))
+            }
             Err(e) => Err(api_error(
                 Service::S3,
                 "GetBucketNotificationConfiguration",

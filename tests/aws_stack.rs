@@ -1,0 +1,295 @@
+//! `stackctl` itself, as a user runs it, with the repo's stack.yaml, against
+//! moto's server over HTTP through the real AWS SDK.
+//!
+//! Each test starts its own moto server: they all deploy the same stack
+//! name, so they must not share one.
+
+#[path = "support/moto.rs"]
+mod moto;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+const REGION: &str = "us-east-1";
+const RAW: &str = "cartpipe-raw-123456789012-us-east-1";
+const CONSUMPTION: &str = "cartpipe-consumption-123456789012-us-east-1";
+
+fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("workspace root")
+        .to_path_buf()
+}
+
+fn stackctl(moto: &moto::Moto, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_stackctl"))
+        .current_dir(repo_root())
+        .args(["--target", "aws"])
+        .args(args)
+        .env("AWS_ENDPOINT_URL", &moto.endpoint)
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_REGION", REGION)
+        .env_remove("AWS_PROFILE")
+        .env_remove("AWS_SESSION_TOKEN")
+        .output()
+        .expect("run stackctl")
+}
+
+fn text(out: &Output) -> String {
+    format!(
+        "exit {:?}\n--- stdout\n{}\n--- stderr\n{}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+fn ok(out: Output) -> Output {
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    out
+}
+
+/// `{"api_calls": {"read": {...}, "mutating": {...}}}` from `--stats --json`.
+fn api_calls(out: &Output) -> (u64, u64) {
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let line = stderr
+        .lines()
+        .find(|l| l.starts_with("{\"api_calls\""))
+        .unwrap_or_else(|| panic!("no stats in {}", text(out)));
+    let v: Value = serde_json::from_str(line).expect("stats JSON");
+    let sum = |k: &str| {
+        v["api_calls"][k]
+            .as_object()
+            .map_or(0, |m| m.values().filter_map(Value::as_u64).sum())
+    };
+    (sum("read"), sum("mutating"))
+}
+
+/// The changed steps of a `diff --json`, as (kind, name, action, [fields]).
+fn changes(out: &Output) -> Vec<(String, String, String, Vec<String>)> {
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", text(out)));
+    let mut found: Vec<_> = v["steps"]
+        .as_array()
+        .expect("steps")
+        .iter()
+        .filter(|s| s["action"] != "no_op")
+        .map(|s| {
+            let fields = s["changes"]
+                .as_array()
+                .map(|c| c.iter().map(|c| c["field"].as_str().unwrap_or("").to_owned()).collect())
+                .unwrap_or_default();
+            (
+                s["id"]["kind"].as_str().unwrap_or("").to_owned(),
+                s["id"]["name"].as_str().unwrap_or("").to_owned(),
+                s["action"].as_str().unwrap_or("").to_owned(),
+                fields,
+            )
+        })
+        .collect();
+    found.sort();
+    found
+}
+
+fn rt() -> tokio::runtime::Runtime {
+    tokio::runtime::Runtime::new().expect("runtime")
+}
+
+#[test]
+fn up_is_idempotent_repairs_drift_and_down_removes_only_what_it_owns() {
+    let Some(moto) = moto::Moto::start() else { return };
+    let config = moto.sdk_config(REGION);
+    let s3 = aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(&config).force_path_style(true).build());
+    let iam = aws_sdk_iam::Client::new(&config);
+    let lambda = aws_sdk_lambda::Client::new(&config);
+    let logs = aws_sdk_cloudwatchlogs::Client::new(&config);
+    let events = aws_sdk_eventbridge::Client::new(&config);
+    let rt = rt();
+
+    // Up from empty, then nothing left to do.
+    ok(stackctl(&moto, &["up"]));
+    let diff = stackctl(&moto, &["diff", "--json"]);
+    assert_eq!(diff.status.code(), Some(0), "{}", text(&diff));
+    let again = ok(stackctl(&moto, &["up", "--json", "--stats"]));
+    assert_eq!(api_calls(&again).1, 0, "a second up makes no mutating call: {}", text(&again));
+    let (reads, mutating) = api_calls(&ok(stackctl(&moto, &["diff", "--json", "--stats"])));
+    assert_eq!(mutating, 0);
+    assert!(reads <= 40, "a no-op diff takes {reads} read calls");
+
+    // Drift behind stackctl's back.
+    rt.block_on(async {
+        use aws_sdk_s3::types::{BucketVersioningStatus, VersioningConfiguration};
+        s3.put_bucket_versioning()
+            .bucket(RAW)
+            .versioning_configuration(
+                VersioningConfiguration::builder()
+                    .status(BucketVersioningStatus::Suspended)
+                    .build(),
+            )
+            .send()
+            .await
+            .unwrap();
+        s3.delete_public_access_block().bucket(CONSUMPTION).send().await.unwrap();
+        logs.put_retention_policy()
+            .log_group_name("/aws/lambda/cartpipe-processor")
+            .retention_in_days(30)
+            .send()
+            .await
+            .unwrap();
+        lambda
+            .update_function_configuration()
+            .function_name("cartpipe-promotion")
+            .memory_size(1024)
+            .send()
+            .await
+            .unwrap();
+        iam.put_role_policy()
+            .role_name("cartpipe-generator")
+            .policy_name("stackctl-access")
+            .policy_document(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*"}]}"#)
+            .send()
+            .await
+            .unwrap();
+        events
+            .remove_targets()
+            .rule("cartpipe-promotion-raw-created")
+            .ids("stackctl-promotion")
+            .send()
+            .await
+            .unwrap();
+        events.delete_rule().name("cartpipe-promotion-raw-created").send().await.unwrap();
+        lambda.delete_function().function_name("cartpipe-generator").send().await.unwrap();
+    });
+    let diff = stackctl(&moto, &["diff", "--json"]);
+    assert_eq!(diff.status.code(), Some(2), "{}", text(&diff));
+    let s = |x: &str| x.to_owned();
+    assert_eq!(
+        changes(&diff),
+        vec![
+            (s("bucket"), s(CONSUMPTION), s("update"), vec![s("public_access_block")]),
+            (s("bucket"), s(RAW), s("update"), vec![s("versioning")]),
+            (s("function"), s("cartpipe-generator"), s("create"), vec![]),
+            (s("function"), s("cartpipe-promotion"), s("update"), vec![s("memory_mb")]),
+            (s("log_group"), s("/aws/lambda/cartpipe-processor"), s("update"), vec![s("retention_days")]),
+            (s("role"), s("cartpipe-generator"), s("update"), vec![s("policy")]),
+            (s("rule"), s("cartpipe-promotion-raw-created"), s("create"), vec![]),
+        ],
+        "{}",
+        text(&diff)
+    );
+    // The human diff shows old → new.
+    let human = stackctl(&moto, &["diff"]);
+    let stdout = String::from_utf8_lossy(&human.stdout);
+    assert!(stdout.contains("memory_mb: 1024 → 512"), "{stdout}");
+    assert!(stdout.contains("+ function cartpipe-generator"), "{stdout}");
+    ok(stackctl(&moto, &["up"]));
+    let diff = stackctl(&moto, &["diff", "--json"]);
+    assert_eq!(diff.status.code(), Some(0), "{}", text(&diff));
+
+    // A fresh process reads back the same model.
+    let again = stackctl(&moto, &["diff", "--json"]);
+    assert_eq!(diff.stdout, again.stdout);
+
+    // Down empties versioned buckets: object versions and delete markers.
+    rt.block_on(async {
+        for body in ["a", "b", "c"] {
+            s3.put_object()
+                .bucket(RAW)
+                .key("x.txt")
+                .body(body.as_bytes().to_vec().into())
+                .send()
+                .await
+                .unwrap();
+        }
+        s3.delete_object().bucket(RAW).key("x.txt").send().await.unwrap();
+        let versions = s3.list_object_versions().bucket(RAW).send().await.unwrap();
+        assert_eq!(versions.versions().len(), 3);
+        assert_eq!(versions.delete_markers().len(), 1);
+    });
+    // Without a terminal, down needs --yes.
+    let refused = stackctl(&moto, &["down"]);
+    assert_eq!(refused.status.code(), Some(1), "{}", text(&refused));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("--yes"));
+    ok(stackctl(&moto, &["down", "--yes"]));
+    rt.block_on(async {
+        let buckets = s3.list_buckets().send().await.unwrap();
+        assert!(buckets.buckets().iter().all(|b| !b.name().unwrap_or("").starts_with("cartpipe-")));
+        let roles = iam.list_roles().send().await.unwrap();
+        assert!(roles.roles().iter().all(|r| !r.role_name().starts_with("cartpipe-")));
+        let functions = lambda.list_functions().send().await.unwrap();
+        assert!(functions.functions().is_empty());
+        let groups = logs.describe_log_groups().send().await.unwrap();
+        assert!(groups.log_groups().is_empty());
+        let rules = events.list_rules().send().await.unwrap();
+        assert!(rules.rules().is_empty());
+    });
+    let diff = stackctl(&moto, &["diff", "--json"]);
+    assert_eq!(diff.status.code(), Some(2), "after down everything is to create again");
+}
+
+#[test]
+fn same_named_resources_without_the_tag_are_never_touched() {
+    let Some(moto) = moto::Moto::start() else { return };
+    let config = moto.sdk_config(REGION);
+    let s3 = aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(&config).force_path_style(true).build());
+    let iam = aws_sdk_iam::Client::new(&config);
+    let rt = rt();
+    rt.block_on(async {
+        s3.create_bucket().bucket(RAW).send().await.unwrap();
+        s3.put_object()
+            .bucket(RAW)
+            .key("precious.csv")
+            .body(b"keep me".to_vec().into())
+            .send()
+            .await
+            .unwrap();
+        iam.create_role()
+            .role_name("cartpipe-processor")
+            .assume_role_policy_document(stackctl::desired::LAMBDA_TRUST_POLICY)
+            .send()
+            .await
+            .unwrap();
+    });
+    let up = stackctl(&moto, &["up"]);
+    assert_eq!(up.status.code(), Some(1), "{}", text(&up));
+    let stderr = String::from_utf8_lossy(&up.stderr);
+    assert!(stderr.contains("--adopt"), "{stderr}");
+    assert!(stderr.contains(&format!("bucket {RAW}")), "{stderr}");
+    assert!(stderr.contains("role cartpipe-processor"), "{stderr}");
+    let diff = stackctl(&moto, &["diff"]);
+    assert_eq!(diff.status.code(), Some(2), "{}", text(&diff));
+    assert!(String::from_utf8_lossy(&diff.stdout).contains("is not this stack's"));
+    ok(stackctl(&moto, &["down", "--yes"]));
+    rt.block_on(async {
+        let body = s3.get_object().bucket(RAW).key("precious.csv").send().await.unwrap();
+        assert_eq!(body.body.collect().await.unwrap().into_bytes().as_ref(), b"keep me");
+        assert!(s3.get_bucket_tagging().bucket(RAW).send().await.is_err(), "still untagged");
+        iam.get_role().role_name("cartpipe-processor").send().await.unwrap();
+        let functions = aws_sdk_lambda::Client::new(&config).list_functions().send().await.unwrap();
+        assert!(functions.functions().is_empty(), "up refused before creating anything");
+    });
+}
+
+#[test]
+fn bad_flags_and_stack_files_exit_1_with_a_message() {
+    let root = repo_root();
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_stackctl"))
+            .current_dir(&root)
+            .args(args)
+            .output()
+            .expect("run stackctl")
+    };
+    let out = run(&["diff", "--var", "novalue"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("is not KEY=VALUE"));
+    let out = run(&["-f", "tests/fixtures/bad-stacks/memory-range.yaml", "diff"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let out = run(&["--target", "nope", "diff"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("nope"));
+    let out = run(&["--version"]);
+    assert_eq!(out.status.code(), Some(0));
+}

@@ -70,7 +70,8 @@ fn api_calls(out: &Output) -> (u64, u64) {
 
 /// The changed steps of a `diff --json`, as (kind, name, action, [fields]).
 fn changes(out: &Output) -> Vec<(String, String, String, Vec<String>)> {
-    let v: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", text(out)));
+    let v: Value =
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", text(out)));
     let mut found: Vec<_> = v["steps"]
         .as_array()
         .expect("steps")
@@ -79,7 +80,11 @@ fn changes(out: &Output) -> Vec<(String, String, String, Vec<String>)> {
         .map(|s| {
             let fields = s["changes"]
                 .as_array()
-                .map(|c| c.iter().map(|c| c["field"].as_str().unwrap_or("").to_owned()).collect())
+                .map(|c| {
+                    c.iter()
+                        .map(|c| c["field"].as_str().unwrap_or("").to_owned())
+                        .collect()
+                })
                 .unwrap_or_default();
             (
                 s["id"]["kind"].as_str().unwrap_or("").to_owned(),
@@ -99,9 +104,15 @@ fn rt() -> tokio::runtime::Runtime {
 
 #[test]
 fn up_is_idempotent_repairs_drift_and_down_removes_only_what_it_owns() {
-    let Some(moto) = moto::Moto::start() else { return };
+    let Some(moto) = moto::Moto::start() else {
+        return;
+    };
     let config = moto.sdk_config(REGION);
-    let s3 = aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(&config).force_path_style(true).build());
+    let s3 = aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(&config)
+            .force_path_style(true)
+            .build(),
+    );
     let iam = aws_sdk_iam::Client::new(&config);
     let lambda = aws_sdk_lambda::Client::new(&config);
     let logs = aws_sdk_cloudwatchlogs::Client::new(&config);
@@ -113,7 +124,12 @@ fn up_is_idempotent_repairs_drift_and_down_removes_only_what_it_owns() {
     let diff = stackctl(&moto, &["diff", "--json"]);
     assert_eq!(diff.status.code(), Some(0), "{}", text(&diff));
     let again = ok(stackctl(&moto, &["up", "--json", "--stats"]));
-    assert_eq!(api_calls(&again).1, 0, "a second up makes no mutating call: {}", text(&again));
+    assert_eq!(
+        api_calls(&again).1,
+        0,
+        "a second up makes no mutating call: {}",
+        text(&again)
+    );
     let (reads, mutating) = api_calls(&ok(stackctl(&moto, &["diff", "--json", "--stats"])));
     assert_eq!(mutating, 0);
     assert!(reads <= 40, "a no-op diff takes {reads} read calls");
@@ -168,13 +184,38 @@ fn up_is_idempotent_repairs_drift_and_down_removes_only_what_it_owns() {
     assert_eq!(
         changes(&diff),
         vec![
-            (s("bucket"), s(CONSUMPTION), s("update"), vec![s("public_access_block")]),
+            (
+                s("bucket"),
+                s(CONSUMPTION),
+                s("update"),
+                vec![s("public_access_block")]
+            ),
             (s("bucket"), s(RAW), s("update"), vec![s("versioning")]),
             (s("function"), s("cartpipe-generator"), s("create"), vec![]),
-            (s("function"), s("cartpipe-promotion"), s("update"), vec![s("memory_mb")]),
-            (s("log_group"), s("/aws/lambda/cartpipe-processor"), s("update"), vec![s("retention_days")]),
-            (s("role"), s("cartpipe-generator"), s("update"), vec![s("policy")]),
-            (s("rule"), s("cartpipe-promotion-raw-created"), s("create"), vec![]),
+            (
+                s("function"),
+                s("cartpipe-promotion"),
+                s("update"),
+                vec![s("memory_mb")]
+            ),
+            (
+                s("log_group"),
+                s("/aws/lambda/cartpipe-processor"),
+                s("update"),
+                vec![s("retention_days")]
+            ),
+            (
+                s("role"),
+                s("cartpipe-generator"),
+                s("update"),
+                vec![s("policy")]
+            ),
+            (
+                s("rule"),
+                s("cartpipe-promotion-raw-created"),
+                s("create"),
+                vec![]
+            ),
         ],
         "{}",
         text(&diff)
@@ -203,7 +244,12 @@ fn up_is_idempotent_repairs_drift_and_down_removes_only_what_it_owns() {
                 .await
                 .unwrap();
         }
-        s3.delete_object().bucket(RAW).key("x.txt").send().await.unwrap();
+        s3.delete_object()
+            .bucket(RAW)
+            .key("x.txt")
+            .send()
+            .await
+            .unwrap();
         let versions = s3.list_object_versions().bucket(RAW).send().await.unwrap();
         assert_eq!(versions.versions().len(), 3);
         assert_eq!(versions.delete_markers().len(), 1);
@@ -215,9 +261,19 @@ fn up_is_idempotent_repairs_drift_and_down_removes_only_what_it_owns() {
     ok(stackctl(&moto, &["down", "--yes"]));
     rt.block_on(async {
         let buckets = s3.list_buckets().send().await.unwrap();
-        assert!(buckets.buckets().iter().all(|b| !b.name().unwrap_or("").starts_with("cartpipe-")));
+        assert!(
+            buckets
+                .buckets()
+                .iter()
+                .all(|b| !b.name().unwrap_or("").starts_with("cartpipe-"))
+        );
         let roles = iam.list_roles().send().await.unwrap();
-        assert!(roles.roles().iter().all(|r| !r.role_name().starts_with("cartpipe-")));
+        assert!(
+            roles
+                .roles()
+                .iter()
+                .all(|r| !r.role_name().starts_with("cartpipe-"))
+        );
         let functions = lambda.list_functions().send().await.unwrap();
         assert!(functions.functions().is_empty());
         let groups = logs.describe_log_groups().send().await.unwrap();
@@ -226,14 +282,24 @@ fn up_is_idempotent_repairs_drift_and_down_removes_only_what_it_owns() {
         assert!(rules.rules().is_empty());
     });
     let diff = stackctl(&moto, &["diff", "--json"]);
-    assert_eq!(diff.status.code(), Some(2), "after down everything is to create again");
+    assert_eq!(
+        diff.status.code(),
+        Some(2),
+        "after down everything is to create again"
+    );
 }
 
 #[test]
 fn same_named_resources_without_the_tag_are_never_touched() {
-    let Some(moto) = moto::Moto::start() else { return };
+    let Some(moto) = moto::Moto::start() else {
+        return;
+    };
     let config = moto.sdk_config(REGION);
-    let s3 = aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(&config).force_path_style(true).build());
+    let s3 = aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(&config)
+            .force_path_style(true)
+            .build(),
+    );
     let iam = aws_sdk_iam::Client::new(&config);
     let rt = rt();
     rt.block_on(async {
@@ -263,12 +329,35 @@ fn same_named_resources_without_the_tag_are_never_touched() {
     assert!(String::from_utf8_lossy(&diff.stdout).contains("is not this stack's"));
     ok(stackctl(&moto, &["down", "--yes"]));
     rt.block_on(async {
-        let body = s3.get_object().bucket(RAW).key("precious.csv").send().await.unwrap();
-        assert_eq!(body.body.collect().await.unwrap().into_bytes().as_ref(), b"keep me");
-        assert!(s3.get_bucket_tagging().bucket(RAW).send().await.is_err(), "still untagged");
-        iam.get_role().role_name("cartpipe-processor").send().await.unwrap();
-        let functions = aws_sdk_lambda::Client::new(&config).list_functions().send().await.unwrap();
-        assert!(functions.functions().is_empty(), "up refused before creating anything");
+        let body = s3
+            .get_object()
+            .bucket(RAW)
+            .key("precious.csv")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            body.body.collect().await.unwrap().into_bytes().as_ref(),
+            b"keep me"
+        );
+        assert!(
+            s3.get_bucket_tagging().bucket(RAW).send().await.is_err(),
+            "still untagged"
+        );
+        iam.get_role()
+            .role_name("cartpipe-processor")
+            .send()
+            .await
+            .unwrap();
+        let functions = aws_sdk_lambda::Client::new(&config)
+            .list_functions()
+            .send()
+            .await
+            .unwrap();
+        assert!(
+            functions.functions().is_empty(),
+            "up refused before creating anything"
+        );
     });
 }
 

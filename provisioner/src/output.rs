@@ -49,6 +49,13 @@ impl Printer {
         eprintln!("{text}");
     }
 
+    /// One line of streamed output (logs, serve), on stdout.
+    pub fn line(&self, text: &str) {
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(out, "{text}");
+        let _ = out.flush();
+    }
+
     /// Detail shown with `-v`.
     pub fn detail(&self, text: impl fmt::Display) {
         if self.verbose > 0 {

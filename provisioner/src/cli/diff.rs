@@ -8,9 +8,20 @@ use crate::apply::read_live;
 use crate::output::{PlanView, Printer};
 use crate::plan::{self, Plan};
 use crate::provider::Cloud;
+use crate::spec::Target;
 
 pub async fn run(session: &Session, printer: &Printer) -> anyhow::Result<ExitCode> {
-    let cloud = session.aws().await?;
+    match session.target {
+        Target::Aws { .. } => run_on(session, printer, session.aws().await?).await,
+        Target::Local { .. } => run_on(session, printer, session.local()?).await,
+    }
+}
+
+async fn run_on<C: Cloud>(
+    session: &Session,
+    printer: &Printer,
+    cloud: Arc<C>,
+) -> anyhow::Result<ExitCode> {
     let packages = session.build_packages().await?;
     let (target, plan) = plan_up(session, cloud.clone(), &packages, false).await?;
     printer.result(&PlanView::new(target, &plan));

@@ -13,6 +13,8 @@ use crate::apply::{ApplyReport, apply, read_live};
 use crate::output::{PlanView, Printer};
 use crate::plan;
 use crate::provider::Cloud;
+use crate::spec::Target;
+use std::sync::Arc;
 
 #[derive(Debug, Serialize)]
 pub struct DownReport {
@@ -32,7 +34,18 @@ impl fmt::Display for DownReport {
 }
 
 pub async fn run(session: &Session, printer: &Printer, yes: bool) -> anyhow::Result<ExitCode> {
-    let cloud = session.aws().await?;
+    match session.target {
+        Target::Aws { .. } => run_on(session, printer, yes, session.aws().await?).await,
+        Target::Local { .. } => run_on(session, printer, yes, session.local()?).await,
+    }
+}
+
+async fn run_on<C: Cloud>(
+    session: &Session,
+    printer: &Printer,
+    yes: bool,
+    cloud: Arc<C>,
+) -> anyhow::Result<ExitCode> {
     // Names only: down needs no packages.
     let (ctx, desired) = session.desired(&*cloud, &Default::default()).await?;
     let target = session.describe_target(&ctx);

@@ -13,6 +13,7 @@ use serde::Serialize;
 
 use super::Session;
 use crate::output::Printer;
+use crate::provider::local::pipeline::{InvocationRecord, LocalServices};
 use crate::spec::Target;
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -115,6 +116,51 @@ pub async fn invoke_aws(
     })
 }
 
+/// What a local invoke ran: the invocation asked for, and every one it set
+/// off through S3 notifications and EventBridge rules.
+#[derive(Debug, Clone, Serialize)]
+pub struct CascadeReport {
+    pub invocations: Vec<InvocationRecord>,
+    pub failed: usize,
+}
+
+impl fmt::Display for CascadeReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for r in &self.invocations {
+            writeln!(
+                f,
+                "{:<24} {:<40} {:<13} {:>9.1} ms{}",
+                r.function,
+                r.trigger,
+                r.status,
+                r.duration_ms,
+                r.init_duration_ms
+                    .map_or_else(String::new, |i| format!(" (cold start {i:.1} ms)"))
+            )?;
+            for o in &r.objects_written {
+                writeln!(f, "    wrote {o}")?;
+            }
+            if let Some(e) = &r.error {
+                writeln!(f, "    error: {e}")?;
+                writeln!(f, "    log ({} {}):", r.log_group, r.log_stream)?;
+                for line in &r.logs {
+                    writeln!(f, "      {line}")?;
+                }
+            }
+        }
+        if self.failed == 0 {
+            writeln!(f, "{} invocations, all succeeded.", self.invocations.len())
+        } else {
+            writeln!(
+                f,
+                "{} invocations, {} failed.",
+                self.invocations.len(),
+                self.failed
+            )
+        }
+    }
+}
+
 pub async fn run(
     session: &Session,
     printer: &Printer,
@@ -125,17 +171,39 @@ pub async fn run(
     if !session.stack.functions.contains_key(function) {
         let known: Vec<&str> = session.stack.functions.keys().map(String::as_str).collect();
         bail!(
-            "no function `{function}` in {}; known: {}",
+            "no function `{function}` in stack {}; known: {}",
             session.stack.name,
             known.join(", ")
         );
     }
     let payload = payload(inline, file)?;
-    let Target::Aws { region, profile } = &session.target else {
-        bail!(
-            "target `{}` uses the local provider, which this build does not include yet; use `--target aws`",
-            session.target_name
-        );
+    let function_name = session.stack.function_name(function);
+    let (region, profile) = match &session.target {
+        Target::Aws { region, profile } => (region, profile),
+        Target::Local { .. } => {
+            let cloud = session.local()?;
+            let _lock = cloud
+                .store()
+                .lock()
+                .context("another stackctl owns the local cloud")?;
+            let services = LocalServices::start(cloud.store().clone(), 0).await?;
+            services
+                .invoke(&function_name, payload, "direct".into())
+                .await;
+            services.wait_idle().await;
+            let invocations = services.records();
+            services.shutdown().await;
+            let failed = invocations.iter().filter(|r| !r.succeeded()).count();
+            printer.result(&CascadeReport {
+                invocations,
+                failed,
+            });
+            return Ok(if failed > 0 {
+                ExitCode::from(1)
+            } else {
+                ExitCode::SUCCESS
+            });
+        }
     };
     let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest()).region(
         aws_config::Region::new(
@@ -149,7 +217,7 @@ pub async fn run(
         loader = loader.profile_name(p);
     }
     let client = aws_sdk_lambda::Client::new(&loader.load().await);
-    let report = invoke_aws(&client, &session.stack.function_name(function), payload).await?;
+    let report = invoke_aws(&client, &function_name, payload).await?;
     printer.result(&report);
     Ok(if report.failed() {
         ExitCode::from(1)

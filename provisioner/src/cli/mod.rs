@@ -3,6 +3,8 @@
 mod diff;
 mod down;
 mod invoke;
+mod logs;
+mod serve;
 mod session;
 mod up;
 
@@ -13,7 +15,7 @@ use clap::{Parser, Subcommand};
 
 use crate::output::{Format, Printer};
 
-pub use invoke::{InvokeReport, invoke_aws};
+pub use invoke::{InvokeReport, invoke_aws, payload};
 pub use session::Session;
 
 #[derive(Debug, Parser)]
@@ -80,8 +82,26 @@ pub enum Command {
         #[arg(long, conflicts_with = "payload_file")]
         payload: Option<String>,
         /// Read the payload from a file.
-        #[arg(long)]
+        #[arg(long, visible_alias = "event")]
         payload_file: Option<PathBuf>,
+    },
+    /// Print a function's log group (CloudWatch Logs on AWS).
+    Logs {
+        /// The function's key in stack.yaml.
+        function: String,
+        /// Keep printing new events until interrupted.
+        #[arg(long)]
+        follow: bool,
+        /// Only events newer than this many minutes.
+        #[arg(long, value_name = "MINUTES")]
+        since: Option<u64>,
+    },
+    /// Keep the local cloud running: an S3 endpoint whose uploads trigger the
+    /// pipeline, as on AWS.
+    Serve {
+        /// Port of the S3 endpoint on 127.0.0.1 (0: any free port).
+        #[arg(long, default_value_t = 0)]
+        port: u16,
     },
 }
 
@@ -146,14 +166,14 @@ async fn run(cli: Cli, printer: &Printer) -> anyhow::Result<ExitCode> {
             payload,
             payload_file,
         } => {
-            invoke::run(
-                &session,
-                printer,
-                function,
-                payload.as_deref(),
-                payload_file.as_deref(),
-            )
-            .await
+            let (inline, file) = (payload.as_deref(), payload_file.as_deref());
+            invoke::run(&session, printer, function, inline, file).await
         }
+        Command::Logs {
+            function,
+            follow,
+            since,
+        } => logs::run(&session, printer, function, *follow, *since).await,
+        Command::Serve { port } => serve::run(&session, printer, *port).await,
     }
 }

@@ -12,6 +12,7 @@ use crate::model::Resource;
 use crate::package::{Arch, BuildRequest, Builder};
 use crate::provider::Cloud;
 use crate::provider::aws::AwsCloud;
+use crate::provider::local::LocalCloud;
 use crate::spec::{self, Architecture, Stack, Target};
 
 pub struct Session {
@@ -53,10 +54,21 @@ impl Session {
                 Ok(Arc::new(AwsCloud::from_env(region, profile).await))
             }
             Target::Local { .. } => bail!(
-                "target `{}` uses the local provider, which this build does not include yet; \
-                 use an AWS target (`--target aws`)",
+                "target `{}` uses the local provider; this command needs an AWS target",
                 self.target_name
             ),
+        }
+    }
+
+    /// The local cloud of a `provider: local` target.
+    pub fn local(&self) -> anyhow::Result<Arc<LocalCloud>> {
+        match &self.target {
+            Target::Local { dir } => {
+                Ok(Arc::new(LocalCloud::open(dir).with_context(|| {
+                    format!("opening the local cloud in {}", dir.display())
+                })?))
+            }
+            Target::Aws { .. } => bail!("target `{}` is not a local target", self.target_name),
         }
     }
 

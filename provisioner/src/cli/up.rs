@@ -12,6 +12,8 @@ use crate::apply::{ApplyReport, apply};
 use crate::model::Resource;
 use crate::output::{PlanView, Printer};
 use crate::provider::Cloud;
+use crate::spec::Target;
+use std::sync::Arc;
 
 #[derive(Debug, Serialize)]
 pub struct UpReport {
@@ -37,7 +39,18 @@ impl fmt::Display for UpReport {
 }
 
 pub async fn run(session: &Session, printer: &Printer, adopt: bool) -> anyhow::Result<ExitCode> {
-    let cloud = session.aws().await?;
+    match session.target {
+        Target::Aws { .. } => run_on(session, printer, adopt, session.aws().await?).await,
+        Target::Local { .. } => run_on(session, printer, adopt, session.local()?).await,
+    }
+}
+
+async fn run_on<C: Cloud>(
+    session: &Session,
+    printer: &Printer,
+    adopt: bool,
+    cloud: Arc<C>,
+) -> anyhow::Result<ExitCode> {
     let packages = session.build_packages().await?;
     let (target, plan) = super::diff::plan_up(session, cloud.clone(), &packages, adopt).await?;
     if !plan.conflicts.is_empty() {

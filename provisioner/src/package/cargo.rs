@@ -258,17 +258,20 @@ async fn build_group(
         probe_zigbuild("(the zigbuild toolchain was requested)").await?;
     }
     match compile_and_check(b, reqs, g, chosen).await {
-        Err(PackageError::GlibcTooNew { .. })
+        Err(refusal @ PackageError::GlibcTooNew { .. })
             if b.toolchain.is_none() && chosen == Toolchain::Native =>
         {
             // Automatic choice: the native binary needs a glibc newer than
             // Lambda's. Rebuild pinned to Lambda's glibc when zigbuild is
-            // installed; otherwise report the need, with the fix.
+            // installed; otherwise return the refusal, which names the
+            // binary, the version and the fix.
             let why = format!(
                 "because the native build needs a glibc newer than {}.{}",
                 b.glibc_limit.0, b.glibc_limit.1
             );
-            probe_zigbuild(&why).await?;
+            if probe_zigbuild(&why).await.is_err() {
+                return Err(refusal);
+            }
             if !b.quiet {
                 eprintln!("stackctl: rebuilding with cargo-zigbuild {why}");
             }

@@ -3,6 +3,7 @@
 //! planner and the apply engine never see an SDK type.
 
 pub mod aws;
+pub mod local;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::future::Future;

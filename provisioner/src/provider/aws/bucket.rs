@@ -56,7 +56,9 @@ impl AwsCloud {
             Ok(out) => Ok(out.status() == Some(&BucketVersioningStatus::Enabled)),
             // An endpoint answering with another root element (moto 5.2):
             // the status element is all there is to read.
-            Err(e) if let Some(body) = unparsed_success_body(&e) => Ok(body.contains("<Status>Enabled</Status>")),
+            Err(e) if let Some(body) = unparsed_success_body(&e) => {
+                Ok(body.contains("<Status>Enabled</Status>"))
+            }
             Err(e) => Err(api_error(Service::S3, "GetBucketVersioning", &res(name), e)),
         }
     }

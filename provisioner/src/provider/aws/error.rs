@@ -196,7 +196,9 @@ pub(crate) fn unparsed_success_body<E>(err: &SdkError<E, HttpResponse>) -> Optio
             if !raw.status().is_success() {
                 return None;
             }
-            raw.body().bytes().map(|b| String::from_utf8_lossy(b).into_owned())
+            raw.body()
+                .bytes()
+                .map(|b| String::from_utf8_lossy(b).into_owned())
         }
         _ => None,
     }

@@ -1,0 +1,58 @@
+//! `stackctl serve`: the local cloud in the foreground. Uploads through its
+//! S3 endpoint trigger the pipeline as on AWS; each invocation is printed as
+//! it finishes.
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::Context as _;
+
+use super::Session;
+use crate::output::Printer;
+use crate::provider::local::pipeline::LocalServices;
+
+pub async fn run(session: &Session, printer: &Printer, port: u16) -> anyhow::Result<ExitCode> {
+    let cloud = session.local()?;
+    let _lock = cloud
+        .store()
+        .lock()
+        .context("another stackctl owns the local cloud")?;
+    let services = LocalServices::start(cloud.store().clone(), port)
+        .await
+        .with_context(|| format!("starting the S3 endpoint on 127.0.0.1:{port}"))?;
+    let url = services.s3_url();
+    let raw = session.stack.buckets.keys().next().map(|id| {
+        let ctx = crate::provider::local::LocalCloud::context_now();
+        session.stack.bucket_name(id, &ctx.account, &ctx.region)
+    });
+    printer.line(&format!("S3 endpoint: {url}"));
+    printer.line(&format!(
+        "Try: AWS_ACCESS_KEY_ID=x AWS_SECRET_ACCESS_KEY=x aws --region us-east-1 --endpoint-url {url} s3 cp file.csv s3://{}/",
+        raw.unwrap_or_else(|| "<bucket>".into())
+    ));
+    printer.line("Press Ctrl-C to stop.");
+    let mut shown = 0;
+    loop {
+        let records = services.records();
+        for r in &records[shown..] {
+            printer.line(&format!(
+                "{} {} {} {:.1} ms{}",
+                r.function,
+                r.trigger,
+                r.status,
+                r.duration_ms,
+                r.error
+                    .as_deref()
+                    .map_or_else(String::new, |e| format!(": {e}"))
+            ));
+        }
+        shown = records.len();
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_millis(200)) => {}
+            _ = tokio::signal::ctrl_c() => break,
+        }
+    }
+    services.wait_idle().await;
+    services.shutdown().await;
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,596 @@
+//! The local target: the whole stack in an embedded cloud kept as plain
+//! files under the target's directory (`.stackctl/` by default), no AWS
+//! account needed.
+//!
+//! - [`store`]: the files (resources as JSON, packages, object versions,
+//!   log events), safe to share between the tasks of one process.
+//! - [`LocalCloud`]: [`Cloud`] and every [`ResourceProvider`] over the
+//!   store, so the same planner and engine run `diff`, `up` and `down` here
+//!   as on AWS; a setting edited by hand in a stored JSON file is drift.
+//! - [`s3`]: an S3-compatible endpoint on 127.0.0.1 (s3s), with versioning,
+//!   SigV4 for function credentials checked against their role's policy,
+//!   and object-created callbacks.
+//! - [`events`]: the S3 and EventBridge event JSON AWS sends, and which
+//!   functions a write triggers ([`events::notification_targets`]).
+//! - [`pattern`]: EventBridge event pattern matching.
+//! - [`iam`]: identity-policy evaluation.
+//! - [`runtime`]: the Lambda Runtime API emulator running the packaged
+//!   `bootstrap` processes.
+
+pub mod events;
+pub mod iam;
+pub mod pattern;
+pub mod pipeline;
+pub mod runtime;
+pub mod s3;
+pub mod store;
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use crate::desired::Context;
+use crate::model::*;
+use crate::plan::FieldChange;
+use crate::provider::{ApiStats, CallCounter, Cloud, ProviderError, ResourceProvider, Result};
+use crate::spec::Target;
+
+pub use crate::spec::LOCAL_REGION;
+pub use store::{LocalStore, StoreError};
+
+/// The account id of the local cloud.
+pub const LOCAL_ACCOUNT: &str = "000000000000";
+
+/// The local target's directory, `None` for another provider.
+pub fn target_dir(target: &Target) -> Option<PathBuf> {
+    match target {
+        Target::Local { dir } => Some(dir.clone()),
+        Target::Aws { .. } => None,
+    }
+}
+
+impl From<StoreError> for ProviderError {
+    fn from(e: StoreError) -> Self {
+        ProviderError::Other(e.to_string())
+    }
+}
+
+fn api(resource: String, operation: &str, code: &str, message: impl Into<String>) -> ProviderError {
+    ProviderError::Api {
+        resource,
+        operation: operation.to_owned(),
+        code: code.to_owned(),
+        message: message.into(),
+    }
+}
+
+/// The local implementation of [`Cloud`].
+#[derive(Debug)]
+pub struct LocalCloud {
+    store: Arc<LocalStore>,
+    counter: CallCounter,
+}
+
+impl LocalCloud {
+    /// The local cloud kept in `dir` (created when missing).
+    pub fn open(dir: impl Into<PathBuf>) -> Result<Self> {
+        Ok(Self::new(Arc::new(LocalStore::open(dir)?)))
+    }
+
+    /// Over an open store (shared with the S3 endpoint and the runtime).
+    pub fn new(store: Arc<LocalStore>) -> Self {
+        Self {
+            store,
+            counter: CallCounter::default(),
+        }
+    }
+
+    pub fn store(&self) -> &Arc<LocalStore> {
+        &self.store
+    }
+
+    pub fn context_now() -> Context {
+        Context {
+            account: LOCAL_ACCOUNT.to_owned(),
+            region: LOCAL_REGION.to_owned(),
+        }
+    }
+
+    fn record(&self, op: &str) {
+        self.counter.record(op);
+    }
+
+    /// Creating over an existing resource: ours (same owner tag) is
+    /// replaced, anyone else's is a conflict, as `BucketAlreadyOwnedByYou`
+    /// and `EntityAlreadyExists` are on AWS.
+    fn check_not_foreign<R: store::StoredResource>(
+        &self,
+        name: &str,
+        desired_tags: &Tags,
+        what: &str,
+        tags_of: fn(&R) -> &Tags,
+    ) -> Result<()> {
+        if let Some(live) = self.store.get::<R>(name)? {
+            let want = desired_tags.get(OWNER_TAG);
+            if want.is_none() || tags_of(&live).get(OWNER_TAG) != want {
+                return Err(ProviderError::Conflict {
+                    resource: format!("{what} {name}"),
+                    message: format!(
+                        "it already exists in the local cloud without the tag {OWNER_TAG}={}; \
+                         it is not changed (delete {}, or take it over with --adopt)",
+                        want.map_or("?", String::as_str),
+                        self.store.resource_path(R::KIND, name).display()
+                    ),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    fn list_owned_of<R: store::StoredResource>(
+        &self,
+        stack: &str,
+        known: &BTreeSet<String>,
+        tags_of: fn(&R) -> &Tags,
+    ) -> Result<Vec<R>> {
+        Ok(self
+            .store
+            .list::<R>()?
+            .into_iter()
+            .filter(|r| {
+                tags_of(r).get(OWNER_TAG).is_some_and(|s| s == stack)
+                    && !known.contains(&r.stored_name())
+            })
+            .collect())
+    }
+
+    /// The role a function's `role_arn` names must exist (Lambda: "The role
+    /// defined for the function cannot be assumed by Lambda").
+    fn check_role(&self, f: &Function, operation: &str) -> Result<()> {
+        let role = f.role_arn.rsplit('/').next().unwrap_or_default();
+        let account_ok = f
+            .role_arn
+            .strip_prefix("arn:aws:iam::")
+            .is_some_and(|r| r.starts_with(&format!("{LOCAL_ACCOUNT}:role/")));
+        if !account_ok || !self.store.exists(Kind::Role, role) {
+            return Err(api(
+                format!("function {}", f.name),
+                operation,
+                "InvalidParameterValueException",
+                format!(
+                    "The role defined for the function cannot be assumed by Lambda ({} does not \
+                     exist in the local cloud)",
+                    f.role_arn
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Copies the function's package in (off the async threads); returns
+    /// its CodeSha256.
+    async fn install_package(&self, f: &Function, operation: &str) -> Result<String> {
+        let Some(zip) = f.package.clone() else {
+            return Err(api(
+                format!("function {}", f.name),
+                operation,
+                "InvalidParameterValueException",
+                "no package to deploy: `stackctl up` builds the function's package first",
+            ));
+        };
+        let (store, name) = (self.store.clone(), f.name.clone());
+        tokio::task::spawn_blocking(move || store.install_package(&name, &zip))
+            .await
+            .map_err(|e| ProviderError::Other(format!("installing a package: {e}")))?
+            .map_err(ProviderError::from)
+    }
+}
+
+impl Cloud for LocalCloud {
+    async fn context(&self) -> Result<Context> {
+        Ok(Self::context_now())
+    }
+
+    fn stats(&self) -> ApiStats {
+        self.counter.snapshot()
+    }
+}
+
+// ---- buckets ----------------------------------------------------------------
+
+impl ResourceProvider<Bucket> for LocalCloud {
+    async fn read(&self, name: &str) -> Result<Option<Bucket>> {
+        self.record("GetBucket");
+        Ok(self.store.get(name)?)
+    }
+
+    async fn create(&self, desired: &Bucket) -> Result<()> {
+        self.record("CreateBucket");
+        self.check_not_foreign::<Bucket>(&desired.name, &desired.tags, "bucket", |b| &b.tags)?;
+        Ok(self.store.put(desired)?)
+    }
+
+    async fn update(
+        &self,
+        _live: &Bucket,
+        desired: &Bucket,
+        _changes: &[FieldChange],
+    ) -> Result<()> {
+        self.record("UpdateBucket");
+        Ok(self.store.put(desired)?)
+    }
+
+    async fn delete(&self, live: &Bucket) -> Result<()> {
+        self.record("DeleteBucket");
+        // Every object version and delete marker goes with it, and its
+        // notification (S3 keeps none for a deleted bucket).
+        self.store.with_resources(|s| {
+            s.empty_bucket(&live.name)?;
+            s.remove::<Notification>(&live.name)?;
+            s.remove::<Bucket>(&live.name)?;
+            Ok(())
+        })?;
+        Ok(())
+    }
+
+    async fn list_owned(&self, stack: &str, known: &BTreeSet<String>) -> Result<Vec<Bucket>> {
+        self.record("ListBuckets");
+        self.list_owned_of::<Bucket>(stack, known, |b| &b.tags)
+    }
+}
+
+// ---- roles ------------------------------------------------------------------
+
+impl ResourceProvider<Role> for LocalCloud {
+    async fn read(&self, name: &str) -> Result<Option<Role>> {
+        self.record("GetRole");
+        Ok(self.store.get(name)?)
+    }
+
+    async fn create(&self, desired: &Role) -> Result<()> {
+        self.record("CreateRole");
+        self.check_not_foreign::<Role>(&desired.name, &desired.tags, "role", |r| &r.tags)?;
+        Ok(self.store.put(desired)?)
+    }
+
+    async fn update(&self, _live: &Role, desired: &Role, _changes: &[FieldChange]) -> Result<()> {
+        self.record("UpdateRole");
+        Ok(self.store.put(desired)?)
+    }
+
+    async fn delete(&self, live: &Role) -> Result<()> {
+        self.record("DeleteRole");
+        self.store.remove::<Role>(&live.name)?;
+        Ok(())
+    }
+
+    async fn list_owned(&self, stack: &str, known: &BTreeSet<String>) -> Result<Vec<Role>> {
+        self.record("ListRoles");
+        self.list_owned_of::<Role>(stack, known, |r| &r.tags)
+    }
+}
+
+// ---- log groups -------------------------------------------------------------
+
+impl ResourceProvider<LogGroup> for LocalCloud {
+    async fn read(&self, name: &str) -> Result<Option<LogGroup>> {
+        self.record("GetLogGroup");
+        Ok(self.store.get(name)?)
+    }
+
+    async fn create(&self, desired: &LogGroup) -> Result<()> {
+        self.record("CreateLogGroup");
+        self.check_not_foreign::<LogGroup>(&desired.name, &desired.tags, "log group", |l| &l.tags)?;
+        Ok(self.store.put(desired)?)
+    }
+
+    async fn update(
+        &self,
+        _live: &LogGroup,
+        desired: &LogGroup,
+        _changes: &[FieldChange],
+    ) -> Result<()> {
+        self.record("UpdateLogGroup");
+        Ok(self.store.put(desired)?)
+    }
+
+    async fn delete(&self, live: &LogGroup) -> Result<()> {
+        self.record("DeleteLogGroup");
+        // CloudWatch deletes a group's events with it.
+        self.store.remove::<LogGroup>(&live.name)?;
+        self.store.remove_log_events(&live.name)?;
+        Ok(())
+    }
+
+    async fn list_owned(&self, stack: &str, known: &BTreeSet<String>) -> Result<Vec<LogGroup>> {
+        self.record("ListLogGroups");
+        self.list_owned_of::<LogGroup>(stack, known, |l| &l.tags)
+    }
+}
+
+// ---- functions --------------------------------------------------------------
+
+impl ResourceProvider<Function> for LocalCloud {
+    async fn read(&self, name: &str) -> Result<Option<Function>> {
+        self.record("GetFunction");
+        Ok(self.store.get(name)?)
+    }
+
+    async fn create(&self, desired: &Function) -> Result<()> {
+        self.record("CreateFunction");
+        self.check_not_foreign::<Function>(&desired.name, &desired.tags, "function", |f| &f.tags)?;
+        self.check_role(desired, "CreateFunction")?;
+        let code_sha256 = self.install_package(desired, "CreateFunction").await?;
+        let stored = Function {
+            code_sha256,
+            package: None,
+            ..desired.clone()
+        };
+        Ok(self.store.put(&stored)?)
+    }
+
+    async fn update(
+        &self,
+        live: &Function,
+        desired: &Function,
+        changes: &[FieldChange],
+    ) -> Result<()> {
+        let code_changed = changes.iter().any(|c| c.field == "code_sha256");
+        let config_changed = changes.iter().any(|c| c.field != "code_sha256");
+        let mut code_sha256 = live.code_sha256.clone();
+        if code_changed {
+            self.record("UpdateFunctionCode");
+            code_sha256 = self.install_package(desired, "UpdateFunctionCode").await?;
+        }
+        if config_changed {
+            self.record("UpdateFunctionConfiguration");
+            self.check_role(desired, "UpdateFunctionConfiguration")?;
+        }
+        let stored = Function {
+            code_sha256,
+            package: None,
+            ..desired.clone()
+        };
+        Ok(self.store.put(&stored)?)
+    }
+
+    async fn delete(&self, live: &Function) -> Result<()> {
+        self.record("DeleteFunction");
+        // Lambda deletes a function's resource policy with it.
+        self.store.with_resources(|s| {
+            for p in s.list::<Permission>()? {
+                if p.function == live.name {
+                    s.remove::<Permission>(&Permission::id_name(&p.function, &p.statement_id))?;
+                }
+            }
+            s.remove::<Function>(&live.name)?;
+            s.remove_package(&live.name)
+        })?;
+        Ok(())
+    }
+
+    async fn list_owned(&self, stack: &str, known: &BTreeSet<String>) -> Result<Vec<Function>> {
+        self.record("ListFunctions");
+        self.list_owned_of::<Function>(stack, known, |f| &f.tags)
+    }
+}
+
+// ---- rules ------------------------------------------------------------------
+
+impl LocalCloud {
+    fn check_pattern(&self, rule: &Rule, operation: &str) -> Result<()> {
+        pattern::EventPattern::parse(&rule.pattern).map_err(|e| {
+            api(
+                format!("rule {}", rule.name),
+                operation,
+                "InvalidEventPatternException",
+                e.to_string(),
+            )
+        })?;
+        Ok(())
+    }
+}
+
+impl ResourceProvider<Rule> for LocalCloud {
+    async fn read(&self, name: &str) -> Result<Option<Rule>> {
+        self.record("DescribeRule");
+        Ok(self.store.get(name)?)
+    }
+
+    async fn create(&self, desired: &Rule) -> Result<()> {
+        self.record("PutRule");
+        self.check_not_foreign::<Rule>(&desired.name, &desired.tags, "rule", |r| &r.tags)?;
+        self.check_pattern(desired, "PutRule")?;
+        Ok(self.store.put(desired)?)
+    }
+
+    async fn update(&self, _live: &Rule, desired: &Rule, _changes: &[FieldChange]) -> Result<()> {
+        self.record("UpdateRule");
+        self.check_pattern(desired, "PutRule")?;
+        Ok(self.store.put(desired)?)
+    }
+
+    async fn delete(&self, live: &Rule) -> Result<()> {
+        self.record("DeleteRule");
+        self.store.remove::<Rule>(&live.name)?;
+        Ok(())
+    }
+
+    async fn list_owned(&self, stack: &str, known: &BTreeSet<String>) -> Result<Vec<Rule>> {
+        self.record("ListRules");
+        self.list_owned_of::<Rule>(stack, known, |r| &r.tags)
+    }
+}
+
+// ---- permissions ------------------------------------------------------------
+
+impl LocalCloud {
+    fn put_permission(&self, p: &Permission, operation: &str) -> Result<()> {
+        let name = Permission::id_name(&p.function, &p.statement_id);
+        self.store.with_resources(|s| {
+            if !s.exists(Kind::Function, &p.function) {
+                return Ok(Err(api(
+                    format!("permission {name}"),
+                    operation,
+                    "ResourceNotFoundException",
+                    format!("Function not found: {}", p.function),
+                )));
+            }
+            s.put(p)?;
+            Ok(Ok(()))
+        })?
+    }
+}
+
+impl ResourceProvider<Permission> for LocalCloud {
+    async fn read(&self, name: &str) -> Result<Option<Permission>> {
+        self.record("GetPolicy");
+        let Some(p) = self.store.get::<Permission>(name)? else {
+            return Ok(None);
+        };
+        // A statement of a function that is gone is gone too.
+        Ok(self.store.exists(Kind::Function, &p.function).then_some(p))
+    }
+
+    async fn create(&self, desired: &Permission) -> Result<()> {
+        self.record("AddPermission");
+        self.put_permission(desired, "AddPermission")
+    }
+
+    async fn update(
+        &self,
+        _live: &Permission,
+        desired: &Permission,
+        _changes: &[FieldChange],
+    ) -> Result<()> {
+        self.record("UpdatePermission");
+        self.put_permission(desired, "AddPermission")
+    }
+
+    async fn delete(&self, live: &Permission) -> Result<()> {
+        self.record("RemovePermission");
+        self.store
+            .remove::<Permission>(&Permission::id_name(&live.function, &live.statement_id))?;
+        Ok(())
+    }
+
+    async fn list_owned(&self, _stack: &str, _known: &BTreeSet<String>) -> Result<Vec<Permission>> {
+        Ok(Vec::new())
+    }
+}
+
+// ---- notifications ----------------------------------------------------------
+
+impl LocalCloud {
+    /// What S3 checks before accepting a notification document: a known
+    /// event type, and a destination function whose policy lets
+    /// `s3.amazonaws.com` invoke it for this bucket.
+    fn check_notification(&self, n: &Notification, operation: &str) -> Result<()> {
+        let resource = format!("notification of bucket {}", n.bucket);
+        if !self.store.bucket_exists(&n.bucket) {
+            return Err(api(
+                resource,
+                operation,
+                "NoSuchBucket",
+                "The specified bucket does not exist",
+            ));
+        }
+        let bucket_arn = format!("arn:aws:s3:::{}", n.bucket);
+        let permissions = self.store.list::<Permission>()?;
+        for l in &n.lambda {
+            if let Some(bad) = l
+                .events
+                .iter()
+                .find(|e| !crate::spec::S3_EVENT_TYPES.contains(&e.as_str()))
+            {
+                return Err(api(
+                    resource,
+                    operation,
+                    "InvalidArgument",
+                    format!("The event is not supported for notifications: {bad}"),
+                ));
+            }
+            let function = events::function_name_from_arn(&l.function_arn);
+            let permitted = self.store.exists(Kind::Function, &function)
+                && permissions.iter().any(|p| {
+                    p.function == function
+                        && p.principal == "s3.amazonaws.com"
+                        && (p.source_arn.is_empty() || p.source_arn == bucket_arn)
+                });
+            if !permitted {
+                return Err(api(
+                    resource,
+                    operation,
+                    "InvalidArgument",
+                    format!(
+                        "Unable to validate the following destination configurations: {} \
+                         (the function does not exist or does not let s3.amazonaws.com invoke it \
+                         for {bucket_arn})",
+                        l.function_arn
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    fn put_notification(&self, n: &Notification, operation: &str) -> Result<()> {
+        self.check_notification(n, operation)?;
+        if n.lambda.is_empty() && !n.eventbridge {
+            self.store.remove::<Notification>(&n.bucket)?;
+            return Ok(());
+        }
+        let mut n = n.clone();
+        n.lambda.sort();
+        Ok(self.store.put(&n)?)
+    }
+}
+
+impl ResourceProvider<Notification> for LocalCloud {
+    async fn read(&self, name: &str) -> Result<Option<Notification>> {
+        self.record("GetBucketNotificationConfiguration");
+        if !self.store.bucket_exists(name) {
+            return Ok(None);
+        }
+        // A bucket without a stored document has an empty one, as on S3.
+        let mut n = self
+            .store
+            .get::<Notification>(name)?
+            .unwrap_or(Notification {
+                bucket: name.to_owned(),
+                lambda: Vec::new(),
+                eventbridge: false,
+            });
+        n.lambda.sort();
+        Ok(Some(n))
+    }
+
+    async fn create(&self, desired: &Notification) -> Result<()> {
+        self.record("PutBucketNotificationConfiguration");
+        self.put_notification(desired, "PutBucketNotificationConfiguration")
+    }
+
+    async fn update(
+        &self,
+        _live: &Notification,
+        desired: &Notification,
+        _changes: &[FieldChange],
+    ) -> Result<()> {
+        self.record("PutBucketNotificationConfiguration");
+        self.put_notification(desired, "PutBucketNotificationConfiguration")
+    }
+
+    async fn delete(&self, live: &Notification) -> Result<()> {
+        self.record("PutBucketNotificationConfiguration");
+        self.store.remove::<Notification>(&live.bucket)?;
+        Ok(())
+    }
+
+    async fn list_owned(
+        &self,
+        _stack: &str,
+        _known: &BTreeSet<String>,
+    ) -> Result<Vec<Notification>> {
+        Ok(Vec::new())
+    }
+}

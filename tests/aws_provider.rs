@@ -17,6 +17,10 @@
 //!   an update, so the wait loop ends on the first answer;
 //! - AddPermission accepts a statement id that already exists (AWS answers
 //!   ResourceConflictException), so the upsert is tested against a mock;
+//! - bucket policies are evaluated with conditions other than StringEquals
+//!   ignored: the TLS-only Deny statement denies every object request over
+//!   HTTP; the harness (tests/support/moto.rs) patches that, and
+//!   GetBucketNotificationConfiguration's missing EventBridgeConfiguration;
 //! - GetBucketVersioning answers `<GetBucketVersioningResponse>` and an
 //!   empty GetBucketNotificationConfiguration `<GetBucketNotificationResponse/>`
 //!   instead of AWS's root elements, which the Rust SDK rejects; the
@@ -354,9 +358,30 @@ async fn buckets_create_read_drift_update_delete() {
     assert_eq!(versions.versions().len(), 6);
     assert_eq!(versions.delete_markers().len(), 2);
 
+    // A policy denying deletes does not keep the bucket: delete removes
+    // it first (on AccessDenied), then empties the bucket.
+    let deny_delete = format!(
+        r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Deny","Principal":"*","Action":"s3:DeleteObject*","Resource":"arn:aws:s3:::{name}/*"}}]}}"#
+    );
+    s3.put_bucket_policy()
+        .bucket(&name)
+        .policy(deny_delete)
+        .send()
+        .await
+        .expect("deny deletes");
+    let before = cloud.stats();
     ResourceProvider::<Bucket>::delete(cloud, &want)
         .await
         .expect("delete");
+    let after = cloud.stats();
+    assert_eq!(
+        count(&after, "DeleteBucketPolicy") - count(&before, "DeleteBucketPolicy"),
+        1
+    );
+    assert_eq!(
+        count(&after, "DeleteBucket") - count(&before, "DeleteBucket"),
+        1
+    );
     assert!(
         ResourceProvider::<Bucket>::read(cloud, &name)
             .await

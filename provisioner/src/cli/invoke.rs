@@ -161,6 +161,31 @@ impl fmt::Display for CascadeReport {
     }
 }
 
+/// Invokes a function of the local cloud and waits for the whole cascade.
+pub async fn run_local(
+    session: &Session,
+    function_name: &str,
+    payload: Vec<u8>,
+) -> anyhow::Result<CascadeReport> {
+    let cloud = session.local()?;
+    let _lock = cloud
+        .store()
+        .lock()
+        .context("another stackctl owns the local cloud")?;
+    let services = LocalServices::start(cloud.store().clone(), 0).await?;
+    services
+        .invoke(function_name, payload, "direct".into())
+        .await;
+    services.wait_idle().await;
+    let invocations = services.records();
+    services.shutdown().await;
+    let failed = invocations.iter().filter(|r| !r.succeeded()).count();
+    Ok(CascadeReport {
+        invocations,
+        failed,
+    })
+}
+
 pub async fn run(
     session: &Session,
     printer: &Printer,
@@ -181,24 +206,9 @@ pub async fn run(
     let (region, profile) = match &session.target {
         Target::Aws { region, profile } => (region, profile),
         Target::Local { .. } => {
-            let cloud = session.local()?;
-            let _lock = cloud
-                .store()
-                .lock()
-                .context("another stackctl owns the local cloud")?;
-            let services = LocalServices::start(cloud.store().clone(), 0).await?;
-            services
-                .invoke(&function_name, payload, "direct".into())
-                .await;
-            services.wait_idle().await;
-            let invocations = services.records();
-            services.shutdown().await;
-            let failed = invocations.iter().filter(|r| !r.succeeded()).count();
-            printer.result(&CascadeReport {
-                invocations,
-                failed,
-            });
-            return Ok(if failed > 0 {
+            let report = run_local(session, &function_name, payload).await?;
+            printer.result(&report);
+            return Ok(if report.failed > 0 {
                 ExitCode::from(1)
             } else {
                 ExitCode::SUCCESS

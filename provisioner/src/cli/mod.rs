@@ -1,5 +1,6 @@
 //! The command line: global options, then one module per verb.
 
+mod demo;
 mod diff;
 mod down;
 mod invoke;
@@ -96,6 +97,9 @@ pub enum Command {
         #[arg(long, value_name = "MINUTES")]
         since: Option<u64>,
     },
+    /// The quick start: `up` on the local target, run the pipeline on 1,000
+    /// generated rows, and show where the outputs are.
+    Demo,
     /// Keep the local cloud running: an S3 endpoint whose uploads trigger the
     /// pipeline, as on AWS.
     Serve {
@@ -175,5 +179,6 @@ async fn run(cli: Cli, printer: &Printer) -> anyhow::Result<ExitCode> {
             since,
         } => logs::run(&session, printer, function, *follow, *since).await,
         Command::Serve { port } => serve::run(&session, printer, *port).await,
+        Command::Demo => demo::run(&session, printer).await,
     }
 }

@@ -245,67 +245,97 @@ impl AwsCloud {
     }
 
     /// Deletes every object version and delete marker, a page at a time.
+    /// Returns false when the bucket is gone.
+    ///
+    /// A bucket policy denying deletes (or one an S3 emulator evaluates
+    /// without its TLS condition, as moto does) would keep the bucket
+    /// forever: on AccessDenied the policy goes first, once; the bucket is
+    /// being deleted anyway.
     async fn empty_bucket(&self, name: &str) -> Result<bool> {
+        let mut policy_removed = false;
         loop {
-            let page = match self
-                .s3
-                .list_object_versions()
-                .bucket(name)
-                .max_keys(DELETE_BATCH)
-                .send()
-                .await
-            {
-                Ok(page) => page,
-                Err(e) if is_code(&e, &["NoSuchBucket"]) => return Ok(false),
-                Err(e) => return Err(api_error(Service::S3, "ListObjectVersions", &res(name), e)),
-            };
-            let versions = page.versions().iter().map(|v| (v.key(), v.version_id()));
-            let markers = page
-                .delete_markers()
-                .iter()
-                .map(|m| (m.key(), m.version_id()));
-            let objects = versions
-                .chain(markers)
-                .filter_map(|(key, version)| {
-                    Some(
-                        ObjectIdentifier::builder()
-                            .key(key?)
-                            .set_version_id(version.map(str::to_owned))
-                            .build(),
-                    )
-                })
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(|e| build_err(name, e))?;
-            if objects.is_empty() {
-                return Ok(true);
+            match self.delete_object_page(name).await {
+                Ok(Some(true)) => continue,
+                Ok(Some(false)) => return Ok(true),
+                Ok(None) => return Ok(false),
+                Err(ProviderError::Api { code, .. })
+                    if code == "AccessDenied" && !policy_removed =>
+                {
+                    policy_removed = true;
+                    self.put_bucket_policy(name, None).await?;
+                }
+                Err(e) => return Err(e),
             }
-            let delete = Delete::builder()
-                .set_objects(Some(objects))
-                .quiet(true)
-                .build()
-                .map_err(|e| build_err(name, e))?;
-            let out = self
-                .s3
-                .delete_objects()
-                .bucket(name)
-                .delete(delete)
-                .send()
-                .await
-                .map_err(|e| api_error(Service::S3, "DeleteObjects", &res(name), e))?;
-            if let Some(err) = out.errors().first() {
-                return Err(ProviderError::Api {
-                    resource: res(name),
-                    operation: "DeleteObjects".into(),
-                    code: err.code().unwrap_or("Unknown").to_owned(),
-                    message: format!(
-                        "{} (object {}, {} of {} objects failed)",
-                        err.message().unwrap_or("could not delete an object"),
-                        err.key().unwrap_or("?"),
-                        out.errors().len(),
-                        out.deleted().len() + out.errors().len(),
-                    ),
-                });
-            }
+        }
+    }
+
+    /// Deletes one page of versions and delete markers: `Some(true)` when
+    /// it deleted some, `Some(false)` when the bucket is empty, `None` when
+    /// the bucket is gone.
+    async fn delete_object_page(&self, name: &str) -> Result<Option<bool>> {
+        let page = match self
+            .s3
+            .list_object_versions()
+            .bucket(name)
+            .max_keys(DELETE_BATCH)
+            .send()
+            .await
+        {
+            Ok(page) => page,
+            Err(e) if is_code(&e, &["NoSuchBucket"]) => return Ok(None),
+            Err(e) => return Err(api_error(Service::S3, "ListObjectVersions", &res(name), e)),
+        };
+        let versions = page.versions().iter().map(|v| (v.key(), v.version_id()));
+        let markers = page
+            .delete_markers()
+            .iter()
+            .map(|m| (m.key(), m.version_id()));
+        let objects = versions
+            .chain(markers)
+            .filter_map(|(key, version)| {
+                Some(
+                    ObjectIdentifier::builder()
+                        .key(key?)
+                        .set_version_id(version.map(str::to_owned))
+                        .build(),
+                )
+            })
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| build_err(name, e))?;
+        if objects.is_empty() {
+            return Ok(Some(false));
+        }
+        let delete = Delete::builder()
+            .set_objects(Some(objects))
+            .quiet(true)
+            .build()
+            .map_err(|e| build_err(name, e))?;
+        let out = match self
+            .s3
+            .delete_objects()
+            .bucket(name)
+            .delete(delete)
+            .send()
+            .await
+        {
+            Ok(out) => out,
+            Err(e) if is_code(&e, &["NoSuchBucket"]) => return Ok(None),
+            Err(e) => return Err(api_error(Service::S3, "DeleteObjects", &res(name), e)),
+        };
+        match out.errors().first() {
+            None => Ok(Some(true)),
+            Some(err) => Err(ProviderError::Api {
+                resource: res(name),
+                operation: "DeleteObjects".into(),
+                code: err.code().unwrap_or("Unknown").to_owned(),
+                message: format!(
+                    "{} (object {}; {} of {} objects not deleted)",
+                    err.message().unwrap_or("could not delete an object"),
+                    err.key().unwrap_or("?"),
+                    out.errors().len(),
+                    out.deleted().len() + out.errors().len(),
+                ),
+            }),
         }
     }
 }

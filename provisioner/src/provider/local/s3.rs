@@ -1577,7 +1577,7 @@ mod tests {
     fn decodes_aws_chunked_bodies() {
         let raw = b"5;chunk-signature=abc\r\nhello\r\n6\r\n world\r\n0\r\nx-amz-checksum-crc32:AAAA\r\n\r\n";
         assert_eq!(
-            decode_aws_chunked(raw).unwrap(),
+            decode_aws_chunked(raw).expect("decodes"),
             Bytes::from_static(b"hello world")
         );
         assert!(decode_aws_chunked(b"zz\r\n").is_err());

@@ -56,7 +56,6 @@ pub(crate) enum ProcEvent {
     },
     ResponseTooLarge {
         request_id: String,
-        size: usize,
     },
     Error {
         request_id: String,
@@ -182,10 +181,9 @@ async fn handle(api: Arc<ProcApi>, req: Request<Incoming>) -> Result<Reply, Infa
                     if !api.finish(&id) {
                         return Ok(invalid_id(&id));
                     }
-                    let _ = api.events.send(ProcEvent::ResponseTooLarge {
-                        request_id: id,
-                        size: MAX_RESPONSE_BYTES + 1,
-                    });
+                    let _ = api
+                        .events
+                        .send(ProcEvent::ResponseTooLarge { request_id: id });
                     error_reply(
                         StatusCode::PAYLOAD_TOO_LARGE,
                         "RequestEntityTooLarge",

@@ -116,7 +116,7 @@ pub(super) fn entrypoint_failure(
         billed_duration_ms: 0,
         max_memory_used_mb: 0,
         init_duration_ms: Some(0.0),
-        log_stream: String::new(),
+        log_stream: clock::log_stream_name(now),
         logs,
     }
 }

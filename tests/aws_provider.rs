@@ -644,7 +644,14 @@ async fn functions_create_read_drift_update_delete() {
         let (cloud, want) = (f.cloud.clone(), want.clone());
         tokio::spawn(async move { ResourceProvider::<Function>::create(&*cloud, &want).await })
     };
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // Once the first attempt has been refused (a second one is on its way),
+    // the role appears.
+    let waiting = std::time::Instant::now();
+    while count(&cloud.stats(), "CreateFunction") < 2 {
+        assert!(!creating.is_finished(), "created without a role?");
+        assert!(waiting.elapsed() < Duration::from_secs(20), "no retry");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
     ResourceProvider::<Role>::create(cloud, &role)
         .await
         .expect("role");

@@ -238,7 +238,7 @@ async fn a_failed_write_names_bucket_key_and_cause() {
     assert_eq!(err.error_type(), "WriteFailed");
     assert_eq!(
         err.to_string(),
-        "s3://consumption-bucket/cart_aggregated_data.csv: write failed: access denied: s3:PutObject"
+        "s3://consumption-bucket/cart_aggregated_data.csv: write failed: AccessDenied: s3:PutObject"
     );
 }
 

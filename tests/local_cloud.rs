@@ -1235,6 +1235,24 @@ async fn s3_endpoint_enforces_each_function_role() {
     put(&generator, &raw, "gen.csv")
         .await
         .expect("generator writes raw");
+    // A streamed (aws-chunked) body, its signature checked by s3s.
+    let file = tempfile::NamedTempFile::new().expect("temp file");
+    std::fs::write(file.path(), "a,b\n".repeat(10_000)).expect("write");
+    generator
+        .put_object()
+        .bucket(&raw)
+        .key("streamed.csv")
+        .body(ByteStream::from_path(file.path()).await.expect("from_path"))
+        .send()
+        .await
+        .expect("a function streams a file body");
+    assert_eq!(
+        fx.store()
+            .head_object(&raw, "streamed.csv", None)
+            .expect("stored")
+            .size,
+        40_000
+    );
     let err = put(&generator, &consumption, "x.csv")
         .await
         .expect_err("not consumption");
@@ -1301,7 +1319,7 @@ async fn s3_endpoint_enforces_each_function_role() {
     assert_eq!(err.code(), Some("AccessDenied"));
 
     let seen = events.take();
-    assert_eq!(seen.len(), 2);
+    assert_eq!(seen.len(), 3);
     assert_eq!(
         seen[0].role.as_deref(),
         Some(fx.spec.role_name("generator").as_str())
@@ -1358,7 +1376,11 @@ async fn s3_endpoint_enforces_each_function_role() {
 /// installed.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn aws_cli_works_against_the_endpoint_with_dummy_credentials() {
-    if std::process::Command::new("aws").arg("--version").output().is_err() {
+    if std::process::Command::new("aws")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
         eprintln!("skipped: the aws CLI is not installed");
         return;
     }
@@ -1376,7 +1398,10 @@ async fn aws_cli_works_against_the_endpoint_with_dummy_credentials() {
             .env("AWS_SECRET_ACCESS_KEY", "dummy")
             .env("AWS_DEFAULT_REGION", "us-east-1")
             .env("AWS_CONFIG_FILE", home.path().join("config"))
-            .env("AWS_SHARED_CREDENTIALS_FILE", home.path().join("credentials"))
+            .env(
+                "AWS_SHARED_CREDENTIALS_FILE",
+                home.path().join("credentials"),
+            )
             .env_remove("AWS_PROFILE")
             .env_remove("AWS_ENDPOINT_URL");
         let what = format!("{args:?}");
@@ -1392,28 +1417,56 @@ async fn aws_cli_works_against_the_endpoint_with_dummy_credentials() {
     };
     let small = home.path().join("cart data.csv");
     std::fs::write(&small, "a,b\n1,2\n").expect("write");
-    aws(&["s3", "cp", small.to_str().expect("path"), &format!("s3://{raw}/uploads/cart data.csv")]).await;
+    aws(&[
+        "s3",
+        "cp",
+        small.to_str().expect("path"),
+        &format!("s3://{raw}/uploads/cart data.csv"),
+    ])
+    .await;
     // 9 MB: the CLI switches to a multipart upload.
     let big = home.path().join("big.csv");
     std::fs::write(&big, vec![b'x'; 9 * 1024 * 1024]).expect("write");
-    aws(&["s3", "cp", big.to_str().expect("path"), &format!("s3://{raw}/uploads/big.csv")]).await;
+    aws(&[
+        "s3",
+        "cp",
+        big.to_str().expect("path"),
+        &format!("s3://{raw}/uploads/big.csv"),
+    ])
+    .await;
 
     let listing = aws(&["s3", "ls", &format!("s3://{raw}/"), "--recursive"]).await;
     assert!(listing.contains("uploads/cart data.csv"), "{listing}");
     assert!(listing.contains("uploads/big.csv"), "{listing}");
-    let content = aws(&["s3", "cp", &format!("s3://{raw}/uploads/cart data.csv"), "-"]).await;
+    let content = aws(&[
+        "s3",
+        "cp",
+        &format!("s3://{raw}/uploads/cart data.csv"),
+        "-",
+    ])
+    .await;
     assert_eq!(content, "a,b\n1,2\n");
     let versions = aws(&["s3api", "list-object-versions", "--bucket", &raw]).await;
     let versions: Value = serde_json::from_str(&versions).expect("JSON");
-    assert_eq!(versions["Versions"].as_array().map(Vec::len), Some(2), "{versions}");
+    assert_eq!(
+        versions["Versions"].as_array().map(Vec::len),
+        Some(2),
+        "{versions}"
+    );
 
-    let reasons: Vec<(String, String)> =
-        events.take().into_iter().map(|e| (e.key, e.reason)).collect();
+    let reasons: Vec<(String, String)> = events
+        .take()
+        .into_iter()
+        .map(|e| (e.key, e.reason))
+        .collect();
     assert_eq!(
         reasons,
         vec![
             ("uploads/cart data.csv".to_owned(), "PutObject".to_owned()),
-            ("uploads/big.csv".to_owned(), "CompleteMultipartUpload".to_owned()),
+            (
+                "uploads/big.csv".to_owned(),
+                "CompleteMultipartUpload".to_owned()
+            ),
         ]
     );
     aws(&["s3", "rm", &format!("s3://{raw}/uploads/"), "--recursive"]).await;

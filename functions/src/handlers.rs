@@ -34,7 +34,7 @@ pub trait ObjectStore: Send + Sync {
 pub enum StoreError {
     #[error("no such object")]
     NotFound,
-    #[error("access denied: {0}")]
+    #[error("AccessDenied: {0}")]
     AccessDenied(String),
     #[error("{0}")]
     Other(String),

@@ -452,16 +452,26 @@ impl ResourceProvider<Bucket> for AwsCloud {
 
     async fn list_owned(&self, stack: &str, known: &BTreeSet<String>) -> Result<Vec<Bucket>> {
         let prefix = format!("{stack}-");
-        let mut request = self.s3.list_buckets().prefix(&prefix);
-        if let Some(region) = &self.region {
-            request = request.bucket_region(region);
+        let mut buckets = Vec::new();
+        let mut token = None;
+        loop {
+            let out = self
+                .s3
+                .list_buckets()
+                .prefix(&prefix)
+                .set_bucket_region(self.region.clone())
+                .set_continuation_token(token)
+                .send()
+                .await
+                .map_err(|e| api_error(Service::S3, "ListBuckets", "buckets", e))?;
+            buckets.extend(out.buckets().iter().cloned());
+            token = out.continuation_token().map(str::to_owned);
+            if token.is_none() {
+                break;
+            }
         }
-        let out = request
-            .send()
-            .await
-            .map_err(|e| api_error(Service::S3, "ListBuckets", "buckets", e))?;
         let mut owned = Vec::new();
-        for b in out.buckets() {
+        for b in &buckets {
             let Some(name) = b.name() else { continue };
             if !name.starts_with(&prefix) || known.contains(name) {
                 continue;

@@ -490,7 +490,7 @@ struct Access {
 
 fn access_denied(role: &str, action: &str, resource: &str, explicit: bool) -> S3Error {
     let why = if explicit {
-        format!("with an explicit deny in an identity-based policy")
+        "with an explicit deny in an identity-based policy".to_owned()
     } else {
         format!("because no identity-based policy allows the {action} action")
     };

@@ -167,6 +167,7 @@ pub(super) async fn run(
                         started = Some((at, wall_ms));
                         // Everything printed so far belongs to init (or to
                         // the time between invocations): before START.
+                        p.settle_output().await;
                         pre_start.extend(p.output.take());
                     }
                     Some(ProcEvent::Response { request_id: id, body }) if id == request_id => {

@@ -14,7 +14,7 @@ use serde::Serialize;
 use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
 use tokio::net::TcpListener;
 use tokio::process::{Child, Command};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
 use super::api::{self, Dispatch, ProcApi, ProcEvent};
@@ -113,12 +113,6 @@ impl Output {
         events
     }
 
-    /// Lines seen so far, including dropped ones (to tell when output settles).
-    pub(crate) fn count(&self) -> usize {
-        let lines = lock(&self.lines);
-        lines.0.len() + lines.1
-    }
-
     pub(crate) fn stderr_tail(&self) -> String {
         let tail = lock(&self.stderr_tail);
         tail.iter()
@@ -128,8 +122,22 @@ impl Output {
     }
 }
 
+/// A request to a reader task: answer once everything readable is read.
+type FlushRequest = oneshot::Sender<()>;
+
 /// Reads `reader` line by line into `out` until end of file.
-async fn pump<R: AsyncRead + Unpin>(reader: R, out: Arc<Output>, stderr: bool) {
+///
+/// Flush requests are answered only when a read would block: reading is
+/// polled first (`biased`), so whatever the pipe held when the request came
+/// is captured before the answer. Lines a runtime writes before an API call
+/// are therefore in `out` once the invoker has seen the call and flushed:
+/// the pipe's readiness reached the reactor no later than the socket's.
+async fn pump<R: AsyncRead + Unpin>(
+    reader: R,
+    out: Arc<Output>,
+    stderr: bool,
+    mut flushes: mpsc::UnboundedReceiver<FlushRequest>,
+) {
     let mut reader = BufReader::with_capacity(64 * 1024, reader);
     let mut line: Vec<u8> = Vec::new();
     let emit = |bytes: &[u8]| {
@@ -142,25 +150,37 @@ async fn pump<R: AsyncRead + Unpin>(reader: R, out: Arc<Output>, stderr: bool) {
         }
         out.push(String::from_utf8_lossy(bytes).into_owned(), stderr);
     };
+    let mut flushes_open = true;
     loop {
-        let chunk = match reader.fill_buf().await {
-            Ok(c) if !c.is_empty() => c,
-            _ => break,
-        };
-        let (take, ends) = match chunk.iter().position(|&b| b == b'\n') {
-            Some(i) => (i + 1, true),
-            None => (chunk.len(), false),
-        };
-        line.extend_from_slice(&chunk[..take]);
-        reader.consume(take);
-        while line.len() > MAX_LINE_BYTES {
-            let rest = line.split_off(MAX_LINE_BYTES);
-            emit(&line);
-            line = rest;
-        }
-        if ends {
-            emit(&line);
-            line.clear();
+        tokio::select! {
+            biased;
+            chunk = reader.fill_buf() => {
+                let chunk = match chunk {
+                    Ok(c) if !c.is_empty() => c,
+                    _ => break,
+                };
+                let (take, ends) = match chunk.iter().position(|&b| b == b'\n') {
+                    Some(i) => (i + 1, true),
+                    None => (chunk.len(), false),
+                };
+                line.extend_from_slice(&chunk[..take]);
+                reader.consume(take);
+                while line.len() > MAX_LINE_BYTES {
+                    let rest = line.split_off(MAX_LINE_BYTES);
+                    emit(&line);
+                    line = rest;
+                }
+                if ends {
+                    emit(&line);
+                    line.clear();
+                }
+            }
+            request = flushes.recv(), if flushes_open => match request {
+                Some(ack) => {
+                    let _ = ack.send(());
+                }
+                None => flushes_open = false,
+            },
         }
     }
     if !line.is_empty() {
@@ -237,6 +257,7 @@ pub(crate) struct Process {
     pub invocations: u64,
     server: JoinHandle<()>,
     readers: Vec<JoinHandle<()>>,
+    flushes: Vec<mpsc::UnboundedSender<FlushRequest>>,
     registry: Arc<Registry>,
 }
 
@@ -281,12 +302,16 @@ impl Process {
         };
         let pid = child.id().unwrap_or(0);
         let output = Arc::new(Output::default());
-        let mut readers = Vec::with_capacity(2);
+        let (mut readers, mut flushes) = (Vec::with_capacity(2), Vec::with_capacity(2));
         if let Some(out) = child.stdout.take() {
-            readers.push(tokio::spawn(pump(out, output.clone(), false)));
+            let (tx, rx) = mpsc::unbounded_channel();
+            readers.push(tokio::spawn(pump(out, output.clone(), false, rx)));
+            flushes.push(tx);
         }
         if let Some(err) = child.stderr.take() {
-            readers.push(tokio::spawn(pump(err, output.clone(), true)));
+            let (tx, rx) = mpsc::unbounded_channel();
+            readers.push(tokio::spawn(pump(err, output.clone(), true, rx)));
+            flushes.push(tx);
         }
         lock(&registry.live).insert(
             id,
@@ -316,6 +341,7 @@ impl Process {
             invocations: 0,
             server,
             readers,
+            flushes,
             registry,
         })
     }
@@ -359,18 +385,21 @@ impl Process {
         }
     }
 
-    /// Gives a live process's reader tasks the chance to pick up lines it
-    /// wrote before its last API call: waits until the count stops moving
-    /// (1 ms steps, at most 20 ms).
+    /// Makes sure the lines a live process wrote before its last API call
+    /// are in [`Self::output`]: each reader answers once its pipe would
+    /// block (a reader that does not answer within 100 ms is not waited for).
     pub(crate) async fn settle_output(&self) {
-        let mut seen = self.output.count();
-        for _ in 0..20 {
-            tokio::time::sleep(Duration::from_millis(1)).await;
-            let now = self.output.count();
-            if now == seen {
-                break;
-            }
-            seen = now;
+        let acks: Vec<_> = self
+            .flushes
+            .iter()
+            .filter_map(|tx| {
+                let (ack, done) = oneshot::channel();
+                tx.send(ack).ok().map(|()| done)
+            })
+            .collect();
+        let deadline = tokio::time::Instant::now() + Duration::from_millis(100);
+        for done in acks {
+            let _ = tokio::time::timeout_at(deadline, done).await;
         }
     }
 

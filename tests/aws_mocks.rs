@@ -5,6 +5,8 @@
 //! destination configurations". Errors are real HTTP error responses, so
 //! the SDK's own error parsing runs too.
 
+#![allow(clippy::unwrap_used)] // tests fail loudly; that is the point
+
 use std::time::Duration;
 
 use aws_config::retry::RetryConfig;

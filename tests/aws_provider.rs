@@ -29,6 +29,8 @@
 //!   "Unable to validate the following destination configurations" is never
 //!   produced (the retry is exercised only against a mock).
 
+#![allow(clippy::unwrap_used)] // tests fail loudly; that is the point
+
 #[path = "support/moto.rs"]
 mod moto;
 

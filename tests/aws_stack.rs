@@ -4,6 +4,8 @@
 //! Each test starts its own moto server: they all deploy the same stack
 //! name, so they must not share one.
 
+#![allow(clippy::unwrap_used)] // tests fail loudly; that is the point
+
 #[path = "support/moto.rs"]
 mod moto;
 

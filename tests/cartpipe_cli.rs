@@ -2,6 +2,8 @@
 //! that breaks the contract as a whole gives a non-zero exit, the error on
 //! stderr and nothing written.
 
+#![allow(clippy::unwrap_used)] // tests fail loudly; that is the point
+
 use std::process::Command;
 
 fn cartpipe() -> Command {

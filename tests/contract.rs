@@ -17,6 +17,8 @@
 //! running the implementation. When a case fails, the message shows both
 //! texts (with CR made visible) and the first differing line.
 
+#![allow(clippy::unwrap_used)] // tests fail loudly; that is the point
+
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::fs;

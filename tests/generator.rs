@@ -1,6 +1,8 @@
 //! The generator: deterministic, valid by the contract's own rules, and
 //! realistic enough that both aggregations mean something.
 
+#![allow(clippy::unwrap_used)] // tests fail loudly; that is the point
+
 use std::collections::{BTreeMap, BTreeSet};
 
 use cartpipe::contract::{self, RAW_COLUMNS};

@@ -2,6 +2,8 @@
 //! (an S3 Put notification, an EventBridge "Object Created" event), keys
 //! with spaces and non-ASCII text, and every failure the contract names.
 
+#![allow(clippy::unwrap_used)] // tests fail loudly; that is the point
+
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 

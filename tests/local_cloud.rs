@@ -4,6 +4,8 @@
 //! the event JSON the functions receive (parsed here with the functions'
 //! own parsers and with `aws_lambda_events`).
 
+#![allow(clippy::unwrap_used)] // tests fail loudly; that is the point
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Debug;
 use std::path::{Path, PathBuf};

@@ -3,6 +3,8 @@
 //! the real packaged function binaries under the runtime emulator, and
 //! uploads through the embedded S3 endpoint with the real AWS SDK.
 
+#![allow(clippy::unwrap_used)] // tests fail loudly; that is the point
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};

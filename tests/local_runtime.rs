@@ -8,6 +8,8 @@
 //!   for the error path through `lambda_runtime` and the cold starts, which
 //!   are printed (run with `-- --nocapture`), never asserted.
 
+#![allow(clippy::unwrap_used)] // tests fail loudly; that is the point
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -239,8 +241,7 @@ async fn process_gets_lambda_environment_only() {
     assert_eq!(result.status, InvocationStatus::Succeeded, "{result:#?}");
     let text = String::from_utf8(result.response.clone()).expect("utf-8");
     let env: BTreeMap<&str, &str> = text.lines().filter_map(|l| l.split_once('=')).collect();
-    let task_root = std::fs::canonicalize(dir.path()).expect("canonicalize");
-    let task_root = task_root.display().to_string();
+    let task_root = dir.path().display().to_string();
     let runtime_api = env["AWS_LAMBDA_RUNTIME_API"];
     assert!(runtime_api.starts_with("127.0.0.1:"), "{runtime_api}");
     assert_ne!(
@@ -291,7 +292,9 @@ async fn process_gets_lambda_environment_only() {
         .collect();
     let extra: Vec<&&str> = env.keys().filter(|k| !allowed.contains(k)).collect();
     assert!(extra.is_empty(), "unexpected variables: {extra:?}");
-    assert_eq!(env.get("PWD").copied(), Some(task_root.as_str()));
+    // The working directory is the task root.
+    let pwd = std::fs::canonicalize(env["PWD"]).expect("PWD");
+    assert_eq!(pwd, std::fs::canonicalize(dir.path()).expect("task root"));
     emu.shutdown().await;
 }
 
@@ -418,7 +421,8 @@ async fn timeout_kills_the_process_group() {
     spec.timeout_s = 1;
     // A command line no other test run shares, to look for afterwards.
     let sleep_arg = format!("37.{}", std::process::id());
-    spec.environment.insert("FAKE_SLEEP".into(), sleep_arg.clone());
+    spec.environment
+        .insert("FAKE_SLEEP".into(), sleep_arg.clone());
     let emu = RuntimeEmulator::start().await.expect("start");
     let warm = emu.invoke(&spec, br#"{"n":0}"#.to_vec()).await;
     assert_eq!(warm.status, InvocationStatus::Succeeded, "{warm:#?}");
@@ -636,6 +640,13 @@ async fn generator_without_raw_bucket_is_a_configuration_error() {
         panic!("expected a function error: {result:#?}");
     };
     assert_eq!(error_type, "Configuration", "{result:#?}");
+    println!(
+        "generator without RAW_BUCKET, log stream {}:",
+        result.log_stream
+    );
+    for e in &result.logs {
+        println!("  {} {}", e.timestamp_ms, e.message);
+    }
     assert!(error_message.contains("RAW_BUCKET"), "{error_message}");
     assert_eq!(json(&result)["errorType"], "Configuration");
     assert_framed(&result);
@@ -692,7 +703,12 @@ async fn cold_starts_of_the_real_bootstraps() {
                 );
             }
         }
-        for v in [&mut inits, &mut warm, &mut round_trips, &mut cold_round_trips] {
+        for v in [
+            &mut inits,
+            &mut warm,
+            &mut round_trips,
+            &mut cold_round_trips,
+        ] {
             v.sort_by(f64::total_cmp);
         }
         let median = ROUNDS / 2;

@@ -2,6 +2,8 @@
 //! its located error text (snapshotted), the repo's stack.yaml loads, `--var`
 //! works, and a loaded stack round-trips through `Stack::to_yaml`.
 
+#![allow(clippy::unwrap_used)] // tests fail loudly; that is the point
+
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 

@@ -6,6 +6,8 @@
 //! belongs to that one operation; the time excludes process start and file
 //! reading, and is the best of three runs.
 
+#![allow(clippy::unwrap_used)] // tests fail loudly; that is the point
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;

@@ -72,10 +72,10 @@ pub async fn run(session: &Session, printer: &Printer) -> anyhow::Result<ExitCod
             };
             if let Ok(v) = cloud.store().head_object(bucket, key, None) {
                 let path = cloud.store().object_data_path(bucket, key, &v.version_id);
-                if key.ends_with("cart_aggregated_data.csv") {
-                    if let Ok(text) = std::fs::read_to_string(&path) {
-                        preview = text.lines().take(6).map(str::to_owned).collect();
-                    }
+                if key.ends_with("cart_aggregated_data.csv")
+                    && let Ok(text) = std::fs::read_to_string(&path)
+                {
+                    preview = text.lines().take(6).map(str::to_owned).collect();
                 }
                 outputs.push((object.clone(), path.display().to_string()));
             }

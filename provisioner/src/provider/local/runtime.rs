@@ -53,8 +53,9 @@ const MAX_IDLE_PER_FUNCTION: usize = 4;
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct FunctionProcessSpec {
     pub function_name: String,
-    /// The packaged executable (any path; it is canonicalized, and its
-    /// directory becomes `LAMBDA_TASK_ROOT` and the working directory).
+    /// The packaged executable (a relative path is taken from the current
+    /// directory); its directory becomes `LAMBDA_TASK_ROOT` and the working
+    /// directory.
     pub bootstrap: PathBuf,
     /// The function's environment from stack.yaml, plus what the caller adds
     /// (`AWS_ENDPOINT_URL`, the function's credentials). The standard Lambda

@@ -269,7 +269,9 @@ impl Process {
         key: u64,
         registry: Arc<Registry>,
     ) -> io::Result<Process> {
-        let bootstrap = tokio::fs::canonicalize(&spec.bootstrap).await?;
+        // Absolute, but symlinks kept: the task root is where the package
+        // was put, wherever the file points.
+        let bootstrap = std::path::absolute(&spec.bootstrap)?;
         let task_root = bootstrap
             .parent()
             .map(Path::to_path_buf)

@@ -19,7 +19,10 @@ use std::time::Instant;
 const RUNS: usize = 3;
 
 fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
 }
 
 fn stackctl(args: &[&str], envs: &[(&str, &str)]) -> (f64, Output) {
@@ -40,9 +43,16 @@ fn stackctl(args: &[&str], envs: &[(&str, &str)]) -> (f64, Output) {
 
 fn calls(out: &Output) -> (u64, u64) {
     let stderr = String::from_utf8_lossy(&out.stderr);
-    let line = stderr.lines().find(|l| l.starts_with("{\"api_calls\"")).unwrap();
+    let line = stderr
+        .lines()
+        .find(|l| l.starts_with("{\"api_calls\""))
+        .unwrap();
     let v: serde_json::Value = serde_json::from_str(line).unwrap();
-    let sum = |k: &str| v["api_calls"][k].as_object().map_or(0, |m| m.values().filter_map(|x| x.as_u64()).sum());
+    let sum = |k: &str| {
+        v["api_calls"][k]
+            .as_object()
+            .map_or(0, |m| m.values().filter_map(|x| x.as_u64()).sum())
+    };
     (sum("read"), sum("mutating"))
 }
 
@@ -79,7 +89,8 @@ fn main() {
                     }
                 }
             }
-            for (name, (secs, r, m)) in ["up from empty", "no-op up", "no-op diff"].iter().zip(best) {
+            for (name, (secs, r, m)) in ["up from empty", "no-op up", "no-op diff"].iter().zip(best)
+            {
                 println!("| {name} | {secs:.2} | {r} | {m} |");
             }
         }
@@ -89,10 +100,16 @@ fn main() {
     let local_stack = dir.path().join("stack.yaml");
     let text = std::fs::read_to_string(repo_root().join("stack.yaml"))
         .unwrap()
-        .replace("source: functions", &format!("source: {}", repo_root().join("functions").display()))
+        .replace(
+            "source: functions",
+            &format!("source: {}", repo_root().join("functions").display()),
+        )
         .replace(
             "local: { provider: local }",
-            &format!("local: {{ provider: local, dir: {} }}", dir.path().join("cloud").display()),
+            &format!(
+                "local: {{ provider: local, dir: {} }}",
+                dir.path().join("cloud").display()
+            ),
         )
         // 1M rows take longer than the default minute on a busy machine.
         .replace("timeout: 60", "timeout: 600")
@@ -107,7 +124,18 @@ fn main() {
         let payload = format!("{{\"rows\": {rows}, \"seed\": 42}}");
         let mut best: Option<(f64, String)> = None;
         for _ in 0..RUNS {
-            let (secs, out) = stackctl(&["-f", local, "--json", "invoke", "generator", "--payload", &payload], &[]);
+            let (secs, out) = stackctl(
+                &[
+                    "-f",
+                    local,
+                    "--json",
+                    "invoke",
+                    "generator",
+                    "--payload",
+                    &payload,
+                ],
+                &[],
+            );
             let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
             assert_eq!(report["failed"], 0, "{report}");
             let ms = |f: &str| {
@@ -125,7 +153,12 @@ fn main() {
                     })
                     .unwrap_or_default()
             };
-            let row = format!("{} | {} | {}", ms("generator"), ms("processor"), ms("promotion"));
+            let row = format!(
+                "{} | {} | {}",
+                ms("generator"),
+                ms("processor"),
+                ms("promotion")
+            );
             if best.as_ref().is_none_or(|(b, _)| secs < *b) {
                 best = Some((secs, row));
             }

@@ -24,10 +24,14 @@ impl ProductAggregate {
 }
 
 /// The contract's promotion rows, ordered by customer_id then rank, ranks
-/// above N already cut. Columns: customer_id, customer_email, rank,
-/// product_id, product_name, abandoned_quantity, abandoned_value (cents).
+/// above N already cut. Columns: customer_id, product_id,
+/// abandoned_quantity, abandoned_value (cents), rank; `emails`
+/// (customer_id → smallest customer_email) and `names` (product_id →
+/// product_name) complete them.
 pub struct Promotions {
     pub frame: DataFrame,
+    pub emails: DataFrame,
+    pub names: DataFrame,
     /// Customers with at least one valid row.
     pub customers: u64,
 }
@@ -70,12 +74,10 @@ pub fn aggregate_products(rows: &ValidRows) -> Result<ProductAggregate, Contract
 }
 
 pub fn rank_promotions(rows: &ValidRows, top_n: usize) -> Result<Promotions, ContractError> {
-    let lf = rows.frame.clone().lazy();
-    let emails = lf
+    let sorted = rows
+        .frame
         .clone()
-        .group_by([col("customer_id")])
-        .agg([col("customer_email").min()]);
-    let sorted = lf
+        .lazy()
         .group_by([col("customer_id"), col("product_id")])
         .agg([
             col("quantity").sum().alias("abandoned_quantity"),
@@ -113,34 +115,20 @@ pub fn rank_promotions(rows: &ValidRows, top_n: usize) -> Result<Promotions, Con
     ranked.with_column(UInt32Chunked::from_vec("rank".into(), ranks).into_column())?;
     let ranked = ranked.filter(&BooleanChunked::from_slice("keep".into(), &keep))?;
 
-    // Joins may reorder rows: sort again by the contract's order afterwards.
-    let frame = ranked
+    // Emails and names are looked up when writing: joining them in would
+    // cost two hash joins and a second sort of the whole frame.
+    let emails = rows
+        .frame
+        .clone()
         .lazy()
-        .join(
-            emails,
-            [col("customer_id")],
-            [col("customer_id")],
-            JoinArgs::new(JoinType::Left),
-        )
-        .join(
-            product_names(rows),
-            [col("product_id")],
-            [col("product_id")],
-            JoinArgs::new(JoinType::Left),
-        )
-        .select([
-            col("customer_id"),
-            col("customer_email"),
-            col("rank"),
-            col("product_id"),
-            col("product_name"),
-            col("abandoned_quantity"),
-            col("abandoned_value"),
-        ])
-        .sort_by_exprs(
-            [col("customer_id"), col("rank")],
-            SortMultipleOptions::default(),
-        )
+        .group_by([col("customer_id")])
+        .agg([col("customer_email").min()])
         .collect()?;
-    Ok(Promotions { frame, customers })
+    let names = product_names(rows).collect()?;
+    Ok(Promotions {
+        frame: ranked,
+        emails,
+        names,
+        customers,
+    })
 }

@@ -10,7 +10,7 @@ mod write;
 
 pub use aggregate::{ProductAggregate, Promotions, aggregate_products, rank_promotions};
 pub use money::{format_cents, parse_price_cents};
-pub use read::{ValidRows, read_raw};
+pub use read::{Purpose, ValidRows, read_raw};
 pub use validate::{RejectReason, validate_timestamp};
 
 use serde::Serialize;
@@ -88,7 +88,7 @@ pub struct PromoteOutput {
 
 /// The processor's computation: product aggregate plus the rejects file.
 pub fn process(input: &[u8]) -> Result<ProcessOutput, ContractError> {
-    let rows = read_raw(input, true)?;
+    let rows = read_raw(input, true, Purpose::Process)?;
     let aggregate = aggregate_products(&rows)?;
     let aggregate_csv = write::aggregate_csv(&aggregate)?;
     let counts = ProcessCounts {
@@ -107,7 +107,7 @@ pub fn process(input: &[u8]) -> Result<ProcessOutput, ContractError> {
 /// The promotion function's computation: each customer's top `top_n` products.
 pub fn promote(input: &[u8], top_n: usize) -> Result<PromoteOutput, ContractError> {
     // Rejects are the processor's to write; promotion only skips them.
-    let rows = read_raw(input, false)?;
+    let rows = read_raw(input, false, Purpose::Promote)?;
     let ranked = rank_promotions(&rows, top_n)?;
     let promotion_csv = write::promotion_csv(&ranked)?;
     Ok(PromoteOutput {

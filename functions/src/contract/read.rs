@@ -6,10 +6,21 @@ use polars::prelude::*;
 use super::validate::{RejectReason, validate_fields};
 use super::{ContractError, RAW_COLUMNS};
 
+/// Which optional columns a computation needs: building fewer string
+/// columns saves time and memory on big files.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Purpose {
+    /// The product aggregate: needs `abandoned_at` and `category`.
+    Process,
+    /// The promotion list: needs `customer_email`.
+    Promote,
+}
+
 /// The valid rows of a raw file as a polars frame with the columns
-/// `abandoned_at, customer_id, customer_email, product_id, product_name,
-/// category` (String) and `quantity`, `value` (Int64, cents = quantity ×
-/// unit_price).
+/// `customer_id, product_id, product_name` (String), `quantity`, `value`
+/// (Int64, cents = quantity × unit_price), plus `abandoned_at` and
+/// `category` for [`Purpose::Process`] or `customer_email` for
+/// [`Purpose::Promote`].
 pub struct ValidRows {
     /// Data rows in the input (empty lines are not rows).
     pub rows: u64,
@@ -20,26 +31,27 @@ pub struct ValidRows {
 }
 
 struct Columns {
-    abandoned_at: StringChunkedBuilder,
+    abandoned_at: Option<StringChunkedBuilder>,
     customer_id: StringChunkedBuilder,
-    customer_email: StringChunkedBuilder,
+    customer_email: Option<StringChunkedBuilder>,
     product_id: StringChunkedBuilder,
     product_name: StringChunkedBuilder,
-    category: StringChunkedBuilder,
+    category: Option<StringChunkedBuilder>,
     quantity: Vec<i64>,
     value: Vec<i64>,
 }
 
 impl Columns {
-    fn new(capacity: usize) -> Self {
+    fn new(capacity: usize, purpose: Purpose) -> Self {
         let s = |name: &str| StringChunkedBuilder::new(name.into(), capacity);
+        let process = purpose == Purpose::Process;
         Self {
-            abandoned_at: s("abandoned_at"),
+            abandoned_at: process.then(|| s("abandoned_at")),
             customer_id: s("customer_id"),
-            customer_email: s("customer_email"),
+            customer_email: (!process).then(|| s("customer_email")),
             product_id: s("product_id"),
             product_name: s("product_name"),
-            category: s("category"),
+            category: process.then(|| s("category")),
             quantity: Vec::with_capacity(capacity),
             value: Vec::with_capacity(capacity),
         }
@@ -47,16 +59,19 @@ impl Columns {
 
     fn into_frame(self) -> Result<DataFrame, ContractError> {
         let height = self.quantity.len();
-        let columns = vec![
-            self.abandoned_at.finish().into_column(),
+        let mut columns = vec![
             self.customer_id.finish().into_column(),
-            self.customer_email.finish().into_column(),
             self.product_id.finish().into_column(),
             self.product_name.finish().into_column(),
-            self.category.finish().into_column(),
             Int64Chunked::from_vec("quantity".into(), self.quantity).into_column(),
             Int64Chunked::from_vec("value".into(), self.value).into_column(),
         ];
+        for optional in [self.abandoned_at, self.customer_email, self.category]
+            .into_iter()
+            .flatten()
+        {
+            columns.push(optional.finish().into_column());
+        }
         Ok(DataFrame::new(height, columns)?)
     }
 }
@@ -64,7 +79,11 @@ impl Columns {
 /// Reads a raw file. Fails only when the file breaks the contract as a whole
 /// (missing columns); bad rows are counted and, if `collect_rejects`, written
 /// to the rejects file.
-pub fn read_raw(input: &[u8], collect_rejects: bool) -> Result<ValidRows, ContractError> {
+pub fn read_raw(
+    input: &[u8],
+    collect_rejects: bool,
+    purpose: Purpose,
+) -> Result<ValidRows, ContractError> {
     // Writers must not emit a BOM, but readers should not trip on one.
     let input = input.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(input);
     let mut reader = csv::ReaderBuilder::new()
@@ -81,7 +100,7 @@ pub fn read_raw(input: &[u8], collect_rejects: bool) -> Result<ValidRows, Contra
 
     // A cheap capacity guess (about 170 bytes per generated row) saves
     // reallocations on big files without over-committing on small ones.
-    let mut cols = Columns::new(input.len() / 160 + 1);
+    let mut cols = Columns::new(input.len() / 160 + 1, purpose);
     let mut rejects: Option<csv::Writer<Vec<u8>>> = None;
     let mut rows = 0u64;
     let expected = header.len();
@@ -103,12 +122,18 @@ pub fn read_raw(input: &[u8], collect_rejects: bool) -> Result<ValidRows, Contra
         };
         match verdict {
             Ok(row) => {
-                cols.abandoned_at.append_value(row.abandoned_at);
                 cols.customer_id.append_value(row.customer_id);
-                cols.customer_email.append_value(row.customer_email);
                 cols.product_id.append_value(row.product_id);
                 cols.product_name.append_value(row.product_name);
-                cols.category.append_value(row.category);
+                if let Some(b) = &mut cols.abandoned_at {
+                    b.append_value(row.abandoned_at);
+                }
+                if let Some(b) = &mut cols.customer_email {
+                    b.append_value(row.customer_email);
+                }
+                if let Some(b) = &mut cols.category {
+                    b.append_value(row.category);
+                }
                 cols.quantity.push(row.quantity);
                 cols.value.push(row.quantity * row.unit_price_cents);
             }

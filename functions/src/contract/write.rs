@@ -104,12 +104,9 @@ pub(crate) fn promotion_csv(promo: &Promotions) -> Result<Vec<u8>, ContractError
         "abandoned_value",
     ])
     .map_err(csv_err)?;
-    let (cid, email, pid, name) = (
-        strs(df, "customer_id")?,
-        strs(df, "customer_email")?,
-        strs(df, "product_id")?,
-        strs(df, "product_name")?,
-    );
+    let (cid, pid) = (strs(df, "customer_id")?, strs(df, "product_id")?);
+    let emails = lookup(&promo.emails, "customer_id", "customer_email")?;
+    let names = lookup(&promo.names, "product_id", "product_name")?;
     let rank = df.column("rank")?.u32()?;
     let (qty, value) = (
         ints(df, "abandoned_quantity")?,
@@ -118,14 +115,39 @@ pub(crate) fn promotion_csv(promo: &Promotions) -> Result<Vec<u8>, ContractError
     let mut n = Num::default();
     for i in 0..df.height() {
         w.write_field(cid.get(i).unwrap_or_default())
-            .and_then(|()| w.write_field(email.get(i).unwrap_or_default()))
+            .and_then(|()| {
+                w.write_field(
+                    cid.get(i)
+                        .and_then(|c| emails.get(c).copied())
+                        .unwrap_or_default(),
+                )
+            })
             .and_then(|()| w.write_field(n.int(i64::from(rank.get(i).unwrap_or(0)))))
             .and_then(|()| w.write_field(pid.get(i).unwrap_or_default()))
-            .and_then(|()| w.write_field(name.get(i).unwrap_or_default()))
+            .and_then(|()| {
+                w.write_field(
+                    pid.get(i)
+                        .and_then(|p| names.get(p).copied())
+                        .unwrap_or_default(),
+                )
+            })
             .and_then(|()| w.write_field(n.int(qty.get(i).unwrap_or(0))))
             .and_then(|()| w.write_field(format_cents(value.get(i).unwrap_or(0))))
             .and_then(|()| w.write_record(None::<&[u8]>))
             .map_err(csv_err)?;
     }
     w.into_inner().map_err(csv_err)
+}
+
+/// A two-column frame as a map, borrowing its strings.
+fn lookup<'a>(
+    frame: &'a DataFrame,
+    key: &str,
+    value: &str,
+) -> Result<std::collections::HashMap<&'a str, &'a str>, ContractError> {
+    let (k, v) = (strs(frame, key)?, strs(frame, value)?);
+    Ok(k.iter()
+        .zip(v.iter())
+        .filter_map(|(k, v)| Some((k?, v?)))
+        .collect())
 }

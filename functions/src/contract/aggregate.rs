@@ -95,11 +95,11 @@ pub fn rank_promotions(rows: &ValidRows, top_n: usize) -> Result<Promotions, Con
         .collect()?;
 
     // Rank within each customer's run of the sorted frame; keep 1..=N.
-    let customer = sorted.column("customer_id")?.str()?;
+    let customer = sorted.column("customer_id")?.u32()?;
     let mut ranks = Vec::with_capacity(sorted.height());
     let mut keep = Vec::with_capacity(sorted.height());
     let mut customers = 0u64;
-    let mut previous: Option<&str> = None;
+    let mut previous: Option<u32> = None;
     let mut rank = 0u32;
     for id in customer.iter() {
         if id != previous {

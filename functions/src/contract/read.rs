@@ -17,7 +17,10 @@ pub enum Purpose {
 }
 
 /// The valid rows of a raw file as a polars frame with the columns
-/// `customer_id, product_id, product_name` (String), `quantity`, `value`
+/// `customer_id`, `product_id` (UInt32: the digits after `C` / `P`; the
+/// contract fixes their width, so numeric order is byte order and grouping
+/// hashes integers instead of strings), `product_name` (String), `quantity`,
+/// `value`
 /// (Int64, cents = quantity × unit_price), plus `abandoned_at` and
 /// `category` for [`Purpose::Process`] or `customer_email` for
 /// [`Purpose::Promote`].
@@ -32,9 +35,9 @@ pub struct ValidRows {
 
 struct Columns {
     abandoned_at: Option<StringChunkedBuilder>,
-    customer_id: StringChunkedBuilder,
+    customer_id: Vec<u32>,
     customer_email: Option<StringChunkedBuilder>,
-    product_id: StringChunkedBuilder,
+    product_id: Vec<u32>,
     product_name: StringChunkedBuilder,
     category: Option<StringChunkedBuilder>,
     quantity: Vec<i64>,
@@ -47,9 +50,9 @@ impl Columns {
         let process = purpose == Purpose::Process;
         Self {
             abandoned_at: process.then(|| s("abandoned_at")),
-            customer_id: s("customer_id"),
+            customer_id: Vec::with_capacity(capacity),
             customer_email: (!process).then(|| s("customer_email")),
-            product_id: s("product_id"),
+            product_id: Vec::with_capacity(capacity),
             product_name: s("product_name"),
             category: process.then(|| s("category")),
             quantity: Vec::with_capacity(capacity),
@@ -60,8 +63,8 @@ impl Columns {
     fn into_frame(self) -> Result<DataFrame, ContractError> {
         let height = self.quantity.len();
         let mut columns = vec![
-            self.customer_id.finish().into_column(),
-            self.product_id.finish().into_column(),
+            UInt32Chunked::from_vec("customer_id".into(), self.customer_id).into_column(),
+            UInt32Chunked::from_vec("product_id".into(), self.product_id).into_column(),
             self.product_name.finish().into_column(),
             Int64Chunked::from_vec("quantity".into(), self.quantity).into_column(),
             Int64Chunked::from_vec("value".into(), self.value).into_column(),
@@ -122,8 +125,8 @@ pub fn read_raw(
         };
         match verdict {
             Ok(row) => {
-                cols.customer_id.append_value(row.customer_id);
-                cols.product_id.append_value(row.product_id);
+                cols.customer_id.push(id_number(row.customer_id));
+                cols.product_id.push(id_number(row.product_id));
                 cols.product_name.append_value(row.product_name);
                 if let Some(b) = &mut cols.abandoned_at {
                     b.append_value(row.abandoned_at);
@@ -162,6 +165,13 @@ pub fn read_raw(
         frame: cols.into_frame()?,
         rejects,
     })
+}
+
+/// The digits of a validated `C123456` / `P12345`.
+fn id_number(id: &str) -> u32 {
+    id.bytes()
+        .skip(1)
+        .fold(0, |n, d| n * 10 + u32::from(d.wrapping_sub(b'0')))
 }
 
 /// Where each required column sits in the header (first occurrence wins).

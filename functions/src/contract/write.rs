@@ -25,6 +25,13 @@ fn csv_err(e: impl std::fmt::Display) -> ContractError {
 struct Num(String);
 
 impl Num {
+    /// `C000042` / `P00042`: an id from its number.
+    fn id(&mut self, prefix: char, width: usize, v: u32) -> &[u8] {
+        self.0.clear();
+        let _ = write!(self.0, "{prefix}{v:0width$}");
+        self.0.as_bytes()
+    }
+
     fn int(&mut self, v: i64) -> &[u8] {
         self.0.clear();
         let _ = write!(self.0, "{v}");
@@ -34,6 +41,10 @@ impl Num {
 
 fn strs<'a>(df: &'a DataFrame, name: &str) -> Result<&'a StringChunked, ContractError> {
     Ok(df.column(name)?.str()?)
+}
+
+fn ids<'a>(df: &'a DataFrame, name: &str) -> Result<&'a UInt32Chunked, ContractError> {
+    Ok(df.column(name)?.u32()?)
 }
 
 fn ints<'a>(df: &'a DataFrame, name: &str) -> Result<&'a Int64Chunked, ContractError> {
@@ -57,7 +68,7 @@ pub(crate) fn aggregate_csv(agg: &ProductAggregate) -> Result<Vec<u8>, ContractE
     ])
     .map_err(csv_err)?;
     let (pid, name, cat) = (
-        strs(df, "product_id")?,
+        ids(df, "product_id")?,
         strs(df, "product_name")?,
         strs(df, "category")?,
     );
@@ -75,7 +86,7 @@ pub(crate) fn aggregate_csv(agg: &ProductAggregate) -> Result<Vec<u8>, ContractE
     for i in 0..df.height() {
         let q = qty.get(i).unwrap_or(0);
         let v = value.get(i).unwrap_or(0);
-        w.write_field(pid.get(i).unwrap_or_default())
+        w.write_field(n.id('P', 5, pid.get(i).unwrap_or_default()))
             .and_then(|()| w.write_field(name.get(i).unwrap_or_default()))
             .and_then(|()| w.write_field(cat.get(i).unwrap_or_default()))
             .and_then(|()| w.write_field(n.int(carts.get(i).unwrap_or(0))))
@@ -104,7 +115,7 @@ pub(crate) fn promotion_csv(promo: &Promotions) -> Result<Vec<u8>, ContractError
         "abandoned_value",
     ])
     .map_err(csv_err)?;
-    let (cid, pid) = (strs(df, "customer_id")?, strs(df, "product_id")?);
+    let (cid, pid) = (ids(df, "customer_id")?, ids(df, "product_id")?);
     let emails = lookup(&promo.emails, "customer_id", "customer_email")?;
     let names = lookup(&promo.names, "product_id", "product_name")?;
     let rank = df.column("rank")?.u32()?;
@@ -114,20 +125,20 @@ pub(crate) fn promotion_csv(promo: &Promotions) -> Result<Vec<u8>, ContractError
     );
     let mut n = Num::default();
     for i in 0..df.height() {
-        w.write_field(cid.get(i).unwrap_or_default())
+        w.write_field(n.id('C', 6, cid.get(i).unwrap_or_default()))
             .and_then(|()| {
                 w.write_field(
                     cid.get(i)
-                        .and_then(|c| emails.get(c).copied())
+                        .and_then(|c| emails.get(&c).copied())
                         .unwrap_or_default(),
                 )
             })
             .and_then(|()| w.write_field(n.int(i64::from(rank.get(i).unwrap_or(0)))))
-            .and_then(|()| w.write_field(pid.get(i).unwrap_or_default()))
+            .and_then(|()| w.write_field(n.id('P', 5, pid.get(i).unwrap_or_default())))
             .and_then(|()| {
                 w.write_field(
                     pid.get(i)
-                        .and_then(|p| names.get(p).copied())
+                        .and_then(|p| names.get(&p).copied())
                         .unwrap_or_default(),
                 )
             })
@@ -139,13 +150,13 @@ pub(crate) fn promotion_csv(promo: &Promotions) -> Result<Vec<u8>, ContractError
     w.into_inner().map_err(csv_err)
 }
 
-/// A two-column frame as a map, borrowing its strings.
+/// An id → text frame as a map, borrowing its strings.
 fn lookup<'a>(
     frame: &'a DataFrame,
     key: &str,
     value: &str,
-) -> Result<std::collections::HashMap<&'a str, &'a str>, ContractError> {
-    let (k, v) = (strs(frame, key)?, strs(frame, value)?);
+) -> Result<std::collections::HashMap<u32, &'a str>, ContractError> {
+    let (k, v) = (ids(frame, key)?, strs(frame, value)?);
     Ok(k.iter()
         .zip(v.iter())
         .filter_map(|(k, v)| Some((k?, v?)))

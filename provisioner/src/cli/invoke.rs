@@ -203,30 +203,16 @@ pub async fn run(
     }
     let payload = payload(inline, file)?;
     let function_name = session.stack.function_name(function);
-    let (region, profile) = match &session.target {
-        Target::Aws { region, profile } => (region, profile),
-        Target::Local { .. } => {
-            let report = run_local(session, &function_name, payload).await?;
-            printer.result(&report);
-            return Ok(if report.failed > 0 {
-                ExitCode::from(1)
-            } else {
-                ExitCode::SUCCESS
-            });
-        }
-    };
-    let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest()).region(
-        aws_config::Region::new(
-            session
-                .region_override
-                .clone()
-                .unwrap_or_else(|| region.clone()),
-        ),
-    );
-    if let Some(p) = session.profile_override.as_ref().or(profile.as_ref()) {
-        loader = loader.profile_name(p);
+    if matches!(session.target, Target::Local { .. }) {
+        let report = run_local(session, &function_name, payload).await?;
+        printer.result(&report);
+        return Ok(if report.failed > 0 {
+            ExitCode::from(1)
+        } else {
+            ExitCode::SUCCESS
+        });
     }
-    let client = aws_sdk_lambda::Client::new(&loader.load().await);
+    let client = session.aws().await?.clients().lambda;
     let report = invoke_aws(&client, &function_name, payload).await?;
     printer.result(&report);
     Ok(if report.failed() {

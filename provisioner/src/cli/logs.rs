@@ -31,20 +31,7 @@ pub async fn run(
     let group = session.stack.log_group_name(function);
     let mut since = since_minutes.map(|m| now_ms().saturating_sub(m * 60_000));
     let aws = match &session.target {
-        Target::Aws { region, profile } => {
-            let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest()).region(
-                aws_config::Region::new(
-                    session
-                        .region_override
-                        .clone()
-                        .unwrap_or_else(|| region.clone()),
-                ),
-            );
-            if let Some(p) = session.profile_override.as_ref().or(profile.as_ref()) {
-                loader = loader.profile_name(p);
-            }
-            Some(aws_sdk_cloudwatchlogs::Client::new(&loader.load().await))
-        }
+        Target::Aws { .. } => Some(session.aws().await?.clients().logs),
         Target::Local { .. } => None,
     };
     let local = if aws.is_none() {

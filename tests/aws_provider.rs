@@ -39,9 +39,6 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use base64::Engine as _;
-use sha2::{Digest, Sha256};
-
 use stackctl::apply::{NoProgress, apply, read_live};
 use stackctl::desired::{Context, PackageRef, desired};
 use stackctl::model::*;
@@ -59,15 +56,10 @@ fn repo_root() -> PathBuf {
 }
 
 /// A deployment zip with one `bootstrap` entry, and Lambda's CodeSha256 of
-/// it: base64 of the SHA-256 of the zip bytes.
+/// it, by the package builder's own (tested) zip writer.
 fn tiny_zip(content: &str) -> (Vec<u8>, String) {
-    use std::io::Write;
-    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
-    let options = zip::write::SimpleFileOptions::default().unix_permissions(0o755);
-    zip.start_file("bootstrap", options).expect("zip entry");
-    zip.write_all(content.as_bytes()).expect("zip write");
-    let bytes = zip.finish().expect("zip finish").into_inner();
-    let sha = base64::engine::general_purpose::STANDARD.encode(Sha256::digest(&bytes));
+    let bytes = stackctl::package::zip_bootstrap_bytes(content.as_bytes()).expect("zip");
+    let sha = stackctl::package::code_sha256(&bytes);
     (bytes, sha)
 }
 

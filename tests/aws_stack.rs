@@ -6,24 +6,19 @@
 
 #![allow(clippy::unwrap_used)] // tests fail loudly; that is the point
 
+#[path = "support/cli.rs"]
+mod cli;
 #[path = "support/moto.rs"]
 mod moto;
 
-use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+use cli::{ok, repo_root, text};
 use serde_json::Value;
 
 const REGION: &str = "us-east-1";
 const RAW: &str = "cartpipe-raw-123456789012-us-east-1";
 const CONSUMPTION: &str = "cartpipe-consumption-123456789012-us-east-1";
-
-fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("workspace root")
-        .to_path_buf()
-}
 
 fn stackctl(moto: &moto::Moto, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_stackctl"))
@@ -38,20 +33,6 @@ fn stackctl(moto: &moto::Moto, args: &[&str]) -> Output {
         .env_remove("AWS_SESSION_TOKEN")
         .output()
         .expect("run stackctl")
-}
-
-fn text(out: &Output) -> String {
-    format!(
-        "exit {:?}\n--- stdout\n{}\n--- stderr\n{}",
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
-
-fn ok(out: Output) -> Output {
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    out
 }
 
 /// `{"api_calls": {"read": {...}, "mutating": {...}}}` from `--stats --json`.

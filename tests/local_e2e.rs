@@ -5,6 +5,9 @@
 
 #![allow(clippy::unwrap_used)] // tests fail loudly; that is the point
 
+#[path = "support/cli.rs"]
+mod cli;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -12,15 +15,10 @@ use std::process::{Child, Command, Output, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
+use cli::{ok, repo_root, text};
+
 const RAW: &str = "cartpipe-raw-000000000000-us-east-1";
 const CONSUMPTION: &str = "cartpipe-consumption-000000000000-us-east-1";
-
-fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("workspace root")
-        .to_path_buf()
-}
 
 /// The repo's stack.yaml with absolute sources and a local cloud in `dir`,
 /// edited by `edit`.
@@ -52,20 +50,6 @@ fn stackctl(file: &Path, args: &[&str]) -> Output {
         .args(args)
         .output()
         .expect("run stackctl")
-}
-
-fn text(out: &Output) -> String {
-    format!(
-        "exit {:?}\n--- stdout\n{}\n--- stderr\n{}",
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
-
-fn ok(out: Output) -> Output {
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    out
 }
 
 /// The latest version of an object, read from the local cloud's files the

@@ -54,6 +54,56 @@ pub fn zip_bootstrap(binary: &Path, out: &Path) -> Result<(), PackageError> {
     write_atomically(out, &zipped)
 }
 
+/// Zip `binary` into `out` (atomically) and return the zip's bytes: what the
+/// package builder does for every function on every run.
+///
+/// The zip is a pure function of the binary's bytes, so when `out` already
+/// holds the zip of these bytes it is read back instead of rebuilt: deflate at
+/// level 9 costs seconds on a 50 MB binary, and `diff` and `up` package on
+/// every run. A sidecar `<out>.input-sha256` records the SHA-256 of the
+/// binary and of the zip made from it; the zip is reused only when both still
+/// match, so a zip edited or truncated on disk is rebuilt, never deployed.
+pub(crate) fn zip_bootstrap_cached(binary: &[u8], out: &Path) -> Result<Vec<u8>, PackageError> {
+    let input = hex_sha256(binary);
+    let stamp = stamp_path(out);
+    if let Some(kept) = read_if_fresh(out, &stamp, &input) {
+        return Ok(kept);
+    }
+    let zipped = zip_bootstrap_bytes(binary).map_err(|source| PackageError::Zip {
+        path: out.to_owned(),
+        source,
+    })?;
+    // Stamp last: a crash in between leaves a stamp that no longer matches.
+    let _ = std::fs::remove_file(&stamp);
+    write_atomically(out, &zipped)?;
+    let record = format!("{input} {}\n", hex_sha256(&zipped));
+    write_atomically(&stamp, record.as_bytes())?;
+    Ok(zipped)
+}
+
+fn read_if_fresh(out: &Path, stamp: &Path, input: &str) -> Option<Vec<u8>> {
+    let record = std::fs::read_to_string(stamp).ok()?;
+    let (recorded_input, recorded_zip) = record.trim().split_once(' ')?;
+    if recorded_input != input {
+        return None;
+    }
+    let kept = std::fs::read(out).ok()?;
+    (hex_sha256(&kept) == recorded_zip).then_some(kept)
+}
+
+fn stamp_path(out: &Path) -> std::path::PathBuf {
+    let mut name = out.as_os_str().to_owned();
+    name.push(".input-sha256");
+    name.into()
+}
+
+fn hex_sha256(bytes: &[u8]) -> String {
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
 /// Write `bytes` to `path` via a temporary sibling and a rename.
 pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), PackageError> {
     let file_name = path
@@ -82,4 +132,43 @@ pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), PackageE
         let _ = std::fs::remove_file(&tmp);
     }
     result
+}
+
+#[cfg(test)]
+mod cache_tests {
+    use super::*;
+
+    fn ok<T, E: std::fmt::Display>(r: Result<T, E>) -> T {
+        r.unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    #[test]
+    fn an_unchanged_binary_reuses_its_zip_and_a_changed_one_is_rezipped() {
+        let dir = ok(tempfile::tempdir());
+        let out = dir.path().join("p.zip");
+        let first = ok(zip_bootstrap_cached(b"one", &out));
+        assert_eq!(first, ok(zip_bootstrap_bytes(b"one")));
+        // Reuse is visible through the file's identity: a rebuild renames a
+        // new file into place, a reuse leaves the inode alone.
+        let inode = |p: &Path| {
+            use std::os::unix::fs::MetadataExt as _;
+            ok(std::fs::metadata(p)).ino()
+        };
+        let before = inode(&out);
+        assert_eq!(ok(zip_bootstrap_cached(b"one", &out)), first);
+        assert_eq!(inode(&out), before, "an unchanged binary was rezipped");
+        let second = ok(zip_bootstrap_cached(b"two", &out));
+        assert_eq!(second, ok(zip_bootstrap_bytes(b"two")));
+        assert_eq!(ok(std::fs::read(&out)), second);
+    }
+
+    #[test]
+    fn a_zip_edited_on_disk_is_rebuilt_not_reused() {
+        let dir = ok(tempfile::tempdir());
+        let out = dir.path().join("p.zip");
+        let good = ok(zip_bootstrap_cached(b"one", &out));
+        ok(std::fs::write(&out, b"tampered"));
+        assert_eq!(ok(zip_bootstrap_cached(b"one", &out)), good);
+        assert_eq!(ok(std::fs::read(&out)), good);
+    }
 }

@@ -7,7 +7,7 @@ use std::process::Stdio;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::Command;
 
-use super::archive::{code_sha256, write_atomically, zip_bootstrap_bytes};
+use super::archive::{code_sha256, zip_bootstrap_cached};
 use super::elf::{GlibcReq, check_glibc, inspect_elf};
 use super::{Arch, BuildRequest, Builder, Package, PackageError, Toolchain};
 
@@ -446,11 +446,7 @@ async fn zip_all(
             index,
             binary.clone(),
             tokio::task::spawn_blocking(move || -> Result<Package, PackageError> {
-                let zipped = zip_bootstrap_bytes(&c.bytes).map_err(|source| PackageError::Zip {
-                    path: zip_path.clone(),
-                    source,
-                })?;
-                write_atomically(&zip_path, &zipped)?;
+                let zipped = zip_bootstrap_cached(&c.bytes, &zip_path)?;
                 Ok(Package {
                     function_binary: binary,
                     code_sha256: code_sha256(&zipped),

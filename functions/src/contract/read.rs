@@ -3,7 +3,7 @@
 
 use polars::prelude::*;
 
-use super::validate::{RejectReason, validate_fields};
+use super::validate::{RejectReason, ValidRow, validate_fields};
 use super::{ContractError, RAW_COLUMNS};
 
 /// Which optional columns a computation needs: building fewer string
@@ -60,6 +60,23 @@ impl Columns {
         }
     }
 
+    fn push(&mut self, row: &ValidRow<'_>) {
+        self.customer_id.push(id_number(row.customer_id));
+        self.product_id.push(id_number(row.product_id));
+        self.product_name.append_value(row.product_name);
+        if let Some(b) = &mut self.abandoned_at {
+            b.append_value(row.abandoned_at);
+        }
+        if let Some(b) = &mut self.customer_email {
+            b.append_value(row.customer_email);
+        }
+        if let Some(b) = &mut self.category {
+            b.append_value(row.category);
+        }
+        self.quantity.push(row.quantity);
+        self.value.push(row.quantity * row.unit_price_cents);
+    }
+
     fn into_frame(self) -> Result<DataFrame, ContractError> {
         let height = self.quantity.len();
         let mut columns = vec![
@@ -82,10 +99,37 @@ impl Columns {
 /// Reads a raw file. Fails only when the file breaks the contract as a whole
 /// (missing columns); bad rows are counted and, if `collect_rejects`, written
 /// to the rejects file.
+///
+/// Big files are read in parallel, one slice per core (see [`read_chunked`]);
+/// the result is the same as one sequential pass, byte for byte.
 pub fn read_raw(
     input: &[u8],
     collect_rejects: bool,
     purpose: Purpose,
+) -> Result<ValidRows, ContractError> {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    read_chunked(input, collect_rejects, purpose, threads, MIN_CHUNK)
+}
+
+/// Below this many bytes per slice, a thread costs more than it saves.
+const MIN_CHUNK: usize = 4 << 20;
+
+/// [`read_raw`] with the slice count and minimum slice size chosen by the
+/// caller (tests force many tiny slices to exercise every seam).
+///
+/// CSV cannot be split blindly: a newline may sit inside a quoted field. So
+/// the slices start at guesses (the byte after a newline) and are checked:
+/// the reader of slice i runs until it reaches slice i+1's start, and slice
+/// i+1's result is used only if that reader stopped exactly there (give or
+/// take blank lines, which are not rows). A wrong guess is re-read from where
+/// the previous reader really stopped, so the outcome never depends on the
+/// guesses, only the speed does.
+pub(crate) fn read_chunked(
+    input: &[u8],
+    collect_rejects: bool,
+    purpose: Purpose,
+    threads: usize,
+    min_chunk: usize,
 ) -> Result<ValidRows, ContractError> {
     // Writers must not emit a BOM, but readers should not trip on one.
     let input = input.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(input);
@@ -93,76 +137,214 @@ pub fn read_raw(
         .has_headers(false)
         .flexible(true)
         .from_reader(input);
-    let mut record = csv::ByteRecord::new();
-    let header = match reader.read_byte_record(&mut record) {
-        Ok(true) => record.clone(),
-        Ok(false) => csv::ByteRecord::new(),
+    let mut header = csv::ByteRecord::new();
+    match reader.read_byte_record(&mut header) {
+        Ok(_) => {}
         Err(e) => return Err(ContractError::Csv(e.to_string())),
-    };
+    }
+    let body_start = usize::try_from(reader.position().byte()).unwrap_or(input.len());
     let index = column_index(&header)?;
+    let ctx = Ctx {
+        input,
+        index,
+        expected: header.len(),
+        collect_rejects,
+        purpose,
+    };
 
-    // A cheap capacity guess (about 170 bytes per generated row) saves
-    // reallocations on big files without over-committing on small ones.
-    let mut cols = Columns::new(input.len() / 160 + 1, purpose);
-    let mut rejects: Option<csv::Writer<Vec<u8>>> = None;
-    let mut rows = 0u64;
-    let expected = header.len();
-    loop {
-        match reader.read_byte_record(&mut record) {
-            Ok(true) => {}
-            Ok(false) => break,
-            Err(e) => return Err(ContractError::Csv(e.to_string())),
-        }
-        rows += 1;
-        let verdict = if record.len() != expected {
-            Err(RejectReason::FieldCount {
-                expected,
-                found: record.len(),
-            })
+    let starts = slice_starts(input, body_start, threads, min_chunk);
+    let stops: Vec<usize> = starts
+        .iter()
+        .skip(1)
+        .copied()
+        .chain([input.len()])
+        .collect();
+    let mut parts: Vec<Option<Result<Part, ContractError>>> = if starts.len() == 1 {
+        vec![Some(ctx.read_part(body_start, input.len()))]
+    } else {
+        std::thread::scope(|scope| {
+            let handles: Vec<_> = starts
+                .iter()
+                .zip(&stops)
+                .map(|(&from, &to)| scope.spawn(move || ctx.read_part(from, to)))
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| {
+                    Some(h.join().unwrap_or_else(|_| {
+                        Err(ContractError::Csv("a reader thread panicked".into()))
+                    }))
+                })
+                .collect()
+        })
+    };
+
+    // Stitch the slices in order, re-reading any whose start was a bad guess.
+    let mut merged: Vec<Part> = Vec::with_capacity(parts.len());
+    let mut at = body_start;
+    for (i, (&start, &stop)) in starts.iter().zip(&stops).enumerate() {
+        let part = if at == start || (at < start && only_line_ends(&input[at..start])) {
+            parts[i]
+                .take()
+                .unwrap_or_else(|| ctx.read_part(start, stop))?
+        } else if at < stop {
+            ctx.read_part(at, stop)?
         } else {
-            let fields = index.map(|i| record.get(i).unwrap_or_default());
-            validate_fields(fields)
+            // A record ran over this whole slice; the previous part holds it.
+            continue;
         };
-        match verdict {
-            Ok(row) => {
-                cols.customer_id.push(id_number(row.customer_id));
-                cols.product_id.push(id_number(row.product_id));
-                cols.product_name.append_value(row.product_name);
-                if let Some(b) = &mut cols.abandoned_at {
-                    b.append_value(row.abandoned_at);
-                }
-                if let Some(b) = &mut cols.customer_email {
-                    b.append_value(row.customer_email);
-                }
-                if let Some(b) = &mut cols.category {
-                    b.append_value(row.category);
-                }
-                cols.quantity.push(row.quantity);
-                cols.value.push(row.quantity * row.unit_price_cents);
+        at = part.end;
+        merged.push(part);
+    }
+    assemble(merged, &header, collect_rejects, purpose)
+}
+
+/// What every slice reader shares.
+#[derive(Clone, Copy)]
+struct Ctx<'a> {
+    input: &'a [u8],
+    index: [usize; 12],
+    expected: usize,
+    collect_rejects: bool,
+    purpose: Purpose,
+}
+
+/// The rows of one slice.
+struct Part {
+    cols: Columns,
+    rows: u64,
+    /// Reject rows (no header), as the CSV writer wrote them.
+    rejects: Vec<u8>,
+    /// Where the reader stopped: the byte after the last record it read.
+    end: usize,
+}
+
+impl Ctx<'_> {
+    /// Read records starting at `from` (a record boundary) until the reader
+    /// reaches `stop` or the end of the input.
+    fn read_part(&self, from: usize, stop: usize) -> Result<Part, ContractError> {
+        let slice = &self.input[from..];
+        let mut reader = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .from_reader(slice);
+        let mut record = csv::ByteRecord::new();
+        let guess = (stop - from) / 160 + 1;
+        let mut cols = Columns::new(guess, self.purpose);
+        let mut rejects: Option<csv::Writer<Vec<u8>>> = None;
+        let mut rows = 0u64;
+        let end = loop {
+            let at = from + usize::try_from(reader.position().byte()).unwrap_or(slice.len());
+            // Blank lines before `stop` are not rows: stopping in front of them
+            // keeps the seam exact whichever way the reader treats CR LF.
+            if at >= stop || only_line_ends(&self.input[at..stop]) {
+                break at;
             }
-            Err(reason) if collect_rejects => {
-                let w = match &mut rejects {
-                    Some(w) => w,
-                    None => rejects.insert(rejects_writer(&header)?),
-                };
-                let reason = reason.to_string();
-                w.write_record(record.iter().chain([reason.as_bytes()]))
-                    .map_err(|e| ContractError::Csv(e.to_string()))?;
+            match reader.read_byte_record(&mut record) {
+                Ok(true) => {}
+                Ok(false) => break self.input.len(),
+                Err(e) => return Err(ContractError::Csv(e.to_string())),
             }
-            Err(_) => {}
+            rows += 1;
+            let verdict = if record.len() != self.expected {
+                Err(RejectReason::FieldCount {
+                    expected: self.expected,
+                    found: record.len(),
+                })
+            } else {
+                let fields = self.index.map(|i| record.get(i).unwrap_or_default());
+                validate_fields(fields)
+            };
+            match verdict {
+                Ok(row) => cols.push(&row),
+                Err(reason) if self.collect_rejects => {
+                    let w = rejects.get_or_insert_with(|| super::write::csv_writer(Vec::new()));
+                    let reason = reason.to_string();
+                    w.write_record(record.iter().chain([reason.as_bytes()]))
+                        .map_err(|e| ContractError::Csv(e.to_string()))?;
+                }
+                Err(_) => {}
+            }
+        };
+        let rejects = match rejects {
+            Some(w) => w
+                .into_inner()
+                .map_err(|e| ContractError::Csv(e.to_string()))?,
+            None => Vec::new(),
+        };
+        Ok(Part {
+            cols,
+            rows,
+            rejects,
+            end,
+        })
+    }
+}
+
+fn only_line_ends(bytes: &[u8]) -> bool {
+    bytes.iter().all(|&b| b == b'\n' || b == b'\r')
+}
+
+/// Where each slice's reader starts: the body start, then about every
+/// `len / threads` bytes, each moved to just after a newline.
+fn slice_starts(input: &[u8], body_start: usize, threads: usize, min_chunk: usize) -> Vec<usize> {
+    let body = input.len().saturating_sub(body_start);
+    let slices = threads.clamp(1, (body / min_chunk.max(1)).max(1));
+    let mut starts = vec![body_start];
+    for k in 1..slices {
+        let guess = body_start + body / slices * k;
+        let Some(last) = starts.last().copied() else {
+            break;
+        };
+        let from = guess.max(last + 1);
+        match input
+            .get(from..)
+            .and_then(|rest| rest.iter().position(|&b| b == b'\n'))
+        {
+            Some(nl) if from + nl + 1 < input.len() => starts.push(from + nl + 1),
+            _ => break,
         }
     }
-    let valid = cols.quantity.len() as u64;
-    let rejects = rejects
-        .map(|w| {
-            w.into_inner()
-                .map_err(|e| ContractError::Csv(e.to_string()))
-        })
-        .transpose()?;
+    starts
+}
+
+fn assemble(
+    parts: Vec<Part>,
+    header: &csv::ByteRecord,
+    collect_rejects: bool,
+    purpose: Purpose,
+) -> Result<ValidRows, ContractError> {
+    let rows = parts.iter().map(|p| p.rows).sum();
+    let rejects = if collect_rejects && parts.iter().any(|p| !p.rejects.is_empty()) {
+        let w = rejects_writer(header)?;
+        let mut out = w
+            .into_inner()
+            .map_err(|e| ContractError::Csv(e.to_string()))?;
+        for p in &parts {
+            out.extend_from_slice(&p.rejects);
+        }
+        Some(out)
+    } else {
+        None
+    };
+    let mut frame: Option<DataFrame> = None;
+    for part in parts {
+        let df = part.cols.into_frame()?;
+        match &mut frame {
+            None => frame = Some(df),
+            Some(f) => {
+                f.vstack_mut_owned(df)?;
+            }
+        }
+    }
+    let frame = match frame {
+        Some(f) => f,
+        None => Columns::new(0, purpose).into_frame()?,
+    };
     Ok(ValidRows {
         rows,
-        valid,
-        frame: cols.into_frame()?,
+        valid: frame.height() as u64,
+        frame,
         rejects,
     })
 }
@@ -200,4 +382,126 @@ fn rejects_writer(header: &csv::ByteRecord) -> Result<csv::Writer<Vec<u8>>, Cont
     w.write_record(header.iter().chain([b"reject_reason".as_slice()]))
         .map_err(|e| ContractError::Csv(e.to_string()))?;
     Ok(w)
+}
+
+#[cfg(test)]
+mod chunk_tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    const HEADER: &str = "event_id,abandoned_at,customer_id,customer_name,customer_email,product_id,product_name,category,quantity,unit_price,device,country";
+
+    /// Fields that stress the seams: quoted newlines and commas, doubled and
+    /// stray quotes, CR, empty values, alongside valid ones.
+    fn field() -> impl Strategy<Value = String> {
+        prop_oneof![
+            4 => Just("E1".to_owned()),
+            1 => Just("\"multi\nline\"".to_owned()),
+            1 => Just("\"a,b\"".to_owned()),
+            1 => Just("\"say \"\"hi\"\"\"".to_owned()),
+            1 => Just("x\"y".to_owned()),
+            1 => Just("\"\n\n\"".to_owned()),
+            1 => Just(String::new()),
+            1 => Just("\"open".to_owned()),
+        ]
+    }
+
+    fn valid_row(c: u32, p: u32) -> String {
+        format!(
+            "E{c}{p},2026-03-01T10:00:00Z,C{c:06},\"Ann, B\",a{c}@x.io,P{p:05},\"Mug \"\"XL\"\"\",Home,{},{}.50,mobile,DE",
+            c % 7 + 1,
+            p % 90 + 1
+        )
+    }
+
+    fn line() -> impl Strategy<Value = String> {
+        prop_oneof![
+            6 => (0u32..50, 0u32..20).prop_map(|(c, p)| valid_row(c, p)),
+            2 => prop::collection::vec(field(), 1..14).prop_map(|f| f.join(",")),
+            1 => Just(String::new()),
+        ]
+    }
+
+    fn file() -> impl Strategy<Value = Vec<u8>> {
+        (
+            prop::collection::vec(
+                (line(), prop_oneof![Just("\n"), Just("\r\n"), Just("\r")]),
+                0..60,
+            ),
+            any::<bool>(),
+        )
+            .prop_map(|(lines, final_newline)| {
+                let mut s = format!("{HEADER}\n");
+                let n = lines.len();
+                for (i, (l, end)) in lines.into_iter().enumerate() {
+                    s.push_str(&l);
+                    if i + 1 < n || final_newline {
+                        s.push_str(end);
+                    }
+                }
+                s.into_bytes()
+            })
+    }
+
+    fn same(a: &ValidRows, b: &ValidRows) -> bool {
+        a.rows == b.rows
+            && a.valid == b.valid
+            && a.rejects == b.rejects
+            && a.frame.equals_missing(&b.frame)
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(400))]
+
+        #[test]
+        fn any_split_reads_exactly_like_one_pass(
+            input in file(),
+            threads in 2usize..7,
+            min_chunk in 1usize..64,
+            process in any::<bool>(),
+        ) {
+            let purpose = if process { Purpose::Process } else { Purpose::Promote };
+            let one = read_chunked(&input, true, purpose, 1, usize::MAX);
+            let many = read_chunked(&input, true, purpose, threads, min_chunk);
+            match (one, many) {
+                (Ok(a), Ok(b)) => prop_assert!(same(&a, &b), "{}", String::from_utf8_lossy(&input)),
+                (Err(a), Err(b)) => prop_assert_eq!(a, b),
+                (a, b) => prop_assert!(false, "one pass {:?} vs split {:?}", a.map(|r| r.rows), b.map(|r| r.rows)),
+            }
+        }
+    }
+
+    #[test]
+    fn a_file_is_split_into_one_slice_per_thread_at_line_starts() {
+        let body: String = (0..400).map(|i| format!("{}\n", valid_row(i, i))).collect();
+        let input = format!("{HEADER}\n{body}");
+        let starts = slice_starts(input.as_bytes(), HEADER.len() + 1, 4, 1);
+        assert_eq!(starts.len(), 4);
+        assert!(
+            starts
+                .iter()
+                .skip(1)
+                .all(|&s| input.as_bytes()[s - 1] == b'\n')
+        );
+        let rows = read_chunked(input.as_bytes(), true, Purpose::Promote, 4, 1)
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!((rows.rows, rows.valid), (400, 400));
+        assert!(rows.rejects.is_none());
+    }
+
+    #[test]
+    fn a_quoted_newline_at_a_guessed_seam_is_reread_not_split() {
+        // Every valid row's name holds a newline, so about half the guessed
+        // seams fall inside a quoted field.
+        let body: String = (0..300)
+            .map(|i| valid_row(i, i).replace("Ann, B", "Ann\nB") + "\n")
+            .collect();
+        let input = format!("{HEADER}\n{body}");
+        let one = read_chunked(input.as_bytes(), true, Purpose::Process, 1, usize::MAX)
+            .unwrap_or_else(|e| panic!("{e}"));
+        let many = read_chunked(input.as_bytes(), true, Purpose::Process, 6, 1)
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!((one.rows, one.valid), (300, 300));
+        assert!(same(&one, &many));
+    }
 }

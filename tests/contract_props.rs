@@ -727,41 +727,112 @@ fn model_columns_match_the_contract() {
     assert_eq!(contract::RAW_COLUMNS, COLUMNS);
 }
 
+/// `process` and `promote` on the model's input agree with the model.
+fn check(spec: &FileSpec) -> Result<(), TestCaseError> {
+    let want = model(spec);
+    let input = text(&want.input);
+
+    let out = match contract::process(&want.input) {
+        Ok(out) => out,
+        Err(e) => {
+            return Err(TestCaseError::fail(format!(
+                "process failed: {e}\ninput:\n{input}"
+            )));
+        }
+    };
+    prop_assert_eq!(out.counts.valid + out.counts.rejected, out.counts.rows);
+    prop_assert_eq!(out.counts.rows, want.rows, "rows; input:\n{}", input);
+    prop_assert_eq!(out.counts.valid, want.valid, "valid; input:\n{}", input);
+    prop_assert_eq!(
+        out.counts.rejected,
+        want.rejected,
+        "rejected; input:\n{}",
+        input
+    );
+    prop_assert_eq!(
+        out.counts.products,
+        want.products,
+        "products; input:\n{}",
+        input
+    );
+    prop_assert_eq!(
+        text(&out.aggregate_csv),
+        want.aggregate,
+        "aggregate; input:\n{}",
+        input
+    );
+    prop_assert_eq!(
+        out.rejects_csv.as_deref().map(text),
+        want.rejects,
+        "rejects; input:\n{}",
+        input
+    );
+
+    let out = match contract::promote(&want.input, spec.top_n) {
+        Ok(out) => out,
+        Err(e) => {
+            return Err(TestCaseError::fail(format!(
+                "promote failed: {e}\ninput:\n{input}"
+            )));
+        }
+    };
+    prop_assert_eq!(out.counts.valid + out.counts.rejected, out.counts.rows);
+    prop_assert_eq!(out.counts.rows, want.rows, "rows; input:\n{}", input);
+    prop_assert_eq!(out.counts.valid, want.valid, "valid; input:\n{}", input);
+    prop_assert_eq!(
+        out.counts.rejected,
+        want.rejected,
+        "rejected; input:\n{}",
+        input
+    );
+    prop_assert_eq!(
+        out.counts.customers,
+        want.customers,
+        "customers; input:\n{}",
+        input
+    );
+    prop_assert_eq!(
+        out.counts.promotion_rows,
+        want.promotion_rows,
+        "promotion_rows; input:\n{}",
+        input
+    );
+    prop_assert_eq!(
+        text(&out.promotion_csv),
+        want.promotion,
+        "promotion (top_n {}); input:\n{}",
+        spec.top_n,
+        input
+    );
+    Ok(())
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
 
     #[test]
     fn process_and_promote_match_a_plain_model(spec in file_strategy()) {
-        let want = model(&spec);
-        let input = text(&want.input);
-
-        let out = match contract::process(&want.input) {
-            Ok(out) => out,
-            Err(e) => return Err(TestCaseError::fail(format!("process failed: {e}\ninput:\n{input}"))),
-        };
-        prop_assert_eq!(out.counts.valid + out.counts.rejected, out.counts.rows);
-        prop_assert_eq!(out.counts.rows, want.rows, "rows; input:\n{}", input);
-        prop_assert_eq!(out.counts.valid, want.valid, "valid; input:\n{}", input);
-        prop_assert_eq!(out.counts.rejected, want.rejected, "rejected; input:\n{}", input);
-        prop_assert_eq!(out.counts.products, want.products, "products; input:\n{}", input);
-        prop_assert_eq!(text(&out.aggregate_csv), want.aggregate, "aggregate; input:\n{}", input);
-        prop_assert_eq!(
-            out.rejects_csv.as_deref().map(text),
-            want.rejects,
-            "rejects; input:\n{}",
-            input
-        );
-
-        let out = match contract::promote(&want.input, spec.top_n) {
-            Ok(out) => out,
-            Err(e) => return Err(TestCaseError::fail(format!("promote failed: {e}\ninput:\n{input}"))),
-        };
-        prop_assert_eq!(out.counts.valid + out.counts.rejected, out.counts.rows);
-        prop_assert_eq!(out.counts.rows, want.rows, "rows; input:\n{}", input);
-        prop_assert_eq!(out.counts.valid, want.valid, "valid; input:\n{}", input);
-        prop_assert_eq!(out.counts.rejected, want.rejected, "rejected; input:\n{}", input);
-        prop_assert_eq!(out.counts.customers, want.customers, "customers; input:\n{}", input);
-        prop_assert_eq!(out.counts.promotion_rows, want.promotion_rows, "promotion_rows; input:\n{}", input);
-        prop_assert_eq!(text(&out.promotion_csv), want.promotion, "promotion (top_n {}); input:\n{}", spec.top_n, input);
+        check(&spec)?;
     }
+}
+
+/// Big files are read in parallel slices (more than 4 MiB per core): one
+/// file of that size, with the same mix of broken rows, must still agree
+/// with the model byte for byte.
+#[test]
+fn a_file_big_enough_to_be_read_in_slices_matches_the_model() {
+    use proptest::strategy::ValueTree as _;
+    use proptest::test_runner::TestRunner;
+    let strategy = (
+        file_strategy(),
+        prop::collection::vec(row_strategy(), 120_000),
+    )
+        .prop_map(|(spec, rows)| FileSpec { rows, ..spec });
+    let spec = strategy
+        .new_tree(&mut TestRunner::deterministic())
+        .unwrap()
+        .current();
+    let size = model(&spec).input.len();
+    assert!(size > 12 << 20, "only {size} bytes: too small to be split");
+    check(&spec).unwrap();
 }

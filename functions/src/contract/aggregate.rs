@@ -73,15 +73,31 @@ pub fn aggregate_products(rows: &ValidRows) -> Result<ProductAggregate, Contract
     Ok(ProductAggregate { frame })
 }
 
+/// Customer and product ids packed in one integer key: grouping on one
+/// `u64` hashes faster than on two columns. Product ids are below 100,000.
+const PAIR: u64 = 100_000;
+
 pub fn rank_promotions(rows: &ValidRows, top_n: usize) -> Result<Promotions, ContractError> {
-    let sorted = rows
+    let pairs = rows
         .frame
         .clone()
         .lazy()
-        .group_by([col("customer_id"), col("product_id")])
+        .group_by([(col("customer_id").cast(DataType::UInt64) * lit(PAIR)
+            + col("product_id").cast(DataType::UInt64))
+        .alias("pair")])
         .agg([
             col("quantity").sum().alias("abandoned_quantity"),
             col("value").sum().alias("abandoned_value"),
+        ])
+        .select([
+            (col("pair") / lit(PAIR))
+                .cast(DataType::UInt32)
+                .alias("customer_id"),
+            (col("pair") % lit(PAIR))
+                .cast(DataType::UInt32)
+                .alias("product_id"),
+            col("abandoned_quantity"),
+            col("abandoned_value"),
         ])
         .sort_by_exprs(
             [
@@ -91,8 +107,27 @@ pub fn rank_promotions(rows: &ValidRows, top_n: usize) -> Result<Promotions, Con
                 col("product_id"),
             ],
             SortMultipleOptions::default().with_order_descending_multi([false, true, true, false]),
-        )
-        .collect()?;
+        );
+    // Emails and names are looked up when writing: joining them in would
+    // cost two hash joins and a second sort of the whole frame.
+    let emails = rows
+        .frame
+        .clone()
+        .lazy()
+        .group_by([col("customer_id")])
+        .agg([col("customer_email").min()]);
+    let names = product_names(rows);
+    // The lookups do not depend on the ranking: compute them alongside it.
+    let (sorted, lookups) = std::thread::scope(|scope| {
+        let lookups =
+            scope.spawn(move || Ok::<_, ContractError>((emails.collect()?, names.collect()?)));
+        let sorted = pairs.collect();
+        let lookups = lookups
+            .join()
+            .unwrap_or_else(|_| Err(ContractError::Engine("a lookup thread panicked".into())));
+        (sorted, lookups)
+    });
+    let (sorted, (emails, names)) = (sorted?, lookups?);
 
     // Rank within each customer's run of the sorted frame; keep 1..=N.
     let customer = sorted.column("customer_id")?.u32()?;
@@ -114,17 +149,6 @@ pub fn rank_promotions(rows: &ValidRows, top_n: usize) -> Result<Promotions, Con
     let mut ranked = sorted;
     ranked.with_column(UInt32Chunked::from_vec("rank".into(), ranks).into_column())?;
     let ranked = ranked.filter(&BooleanChunked::from_slice("keep".into(), &keep))?;
-
-    // Emails and names are looked up when writing: joining them in would
-    // cost two hash joins and a second sort of the whole frame.
-    let emails = rows
-        .frame
-        .clone()
-        .lazy()
-        .group_by([col("customer_id")])
-        .agg([col("customer_email").min()])
-        .collect()?;
-    let names = product_names(rows).collect()?;
     Ok(Promotions {
         frame: ranked,
         emails,

@@ -1,13 +1,11 @@
 //! CSV writers: LF line ends, RFC 4180 quoting only where needed, money as
 //! `digits.dd`.
 
-use std::fmt::Write as _;
-
 use polars::prelude::*;
 
 use super::ContractError;
 use super::aggregate::{ProductAggregate, Promotions};
-use super::money::{avg_half_up, format_cents};
+use super::money::avg_half_up;
 
 pub(crate) fn csv_writer<W: std::io::Write>(out: W) -> csv::Writer<W> {
     csv::WriterBuilder::new()
@@ -20,22 +18,55 @@ fn csv_err(e: impl std::fmt::Display) -> ContractError {
     ContractError::Csv(e.to_string())
 }
 
-/// A reusable text buffer for numbers, so rows don't allocate per field.
+/// Numbers formatted into a reusable buffer, right to left, without the
+/// `fmt` machinery: the promotion file has four per row, a million rows.
 #[derive(Default)]
-struct Num(String);
+struct Num([u8; 32]);
 
 impl Num {
+    /// Writes `v`'s decimal digits (at least `min`, zero-padded) so that they
+    /// end just before `end`; returns where they start. `u64` has at most 20
+    /// digits, so every caller stays inside the buffer.
+    fn digits(&mut self, mut v: u64, end: usize, min: usize) -> usize {
+        let mut i = end;
+        loop {
+            i -= 1;
+            self.0[i] = b'0' + (v % 10) as u8;
+            v /= 10;
+            if v == 0 && end - i >= min {
+                return i;
+            }
+        }
+    }
+
     /// `C000042` / `P00042`: an id from its number.
-    fn id(&mut self, prefix: char, width: usize, v: u32) -> &[u8] {
-        self.0.clear();
-        let _ = write!(self.0, "{prefix}{v:0width$}");
-        self.0.as_bytes()
+    fn id(&mut self, prefix: u8, width: usize, v: u32) -> &[u8] {
+        let start = self.digits(u64::from(v), 32, width.min(10)) - 1;
+        self.0[start] = prefix;
+        &self.0[start..]
     }
 
     fn int(&mut self, v: i64) -> &[u8] {
-        self.0.clear();
-        let _ = write!(self.0, "{v}");
-        self.0.as_bytes()
+        let start = self.digits(v.unsigned_abs(), 32, 1);
+        self.signed(v < 0, start)
+    }
+
+    /// Money: `1250` → `12.50`, as [`super::money::format_cents`] writes it.
+    fn cents(&mut self, v: i64) -> &[u8] {
+        let abs = v.unsigned_abs();
+        let dot = self.digits(abs % 100, 32, 2) - 1;
+        self.0[dot] = b'.';
+        let start = self.digits(abs / 100, dot, 1);
+        self.signed(v < 0, start)
+    }
+
+    fn signed(&mut self, negative: bool, start: usize) -> &[u8] {
+        if negative {
+            self.0[start - 1] = b'-';
+            &self.0[start - 1..]
+        } else {
+            &self.0[start..]
+        }
     }
 }
 
@@ -86,14 +117,14 @@ pub(crate) fn aggregate_csv(agg: &ProductAggregate) -> Result<Vec<u8>, ContractE
     for i in 0..df.height() {
         let q = qty.get(i).unwrap_or(0);
         let v = value.get(i).unwrap_or(0);
-        w.write_field(n.id('P', 5, pid.get(i).unwrap_or_default()))
+        w.write_field(n.id(b'P', 5, pid.get(i).unwrap_or_default()))
             .and_then(|()| w.write_field(name.get(i).unwrap_or_default()))
             .and_then(|()| w.write_field(cat.get(i).unwrap_or_default()))
             .and_then(|()| w.write_field(n.int(carts.get(i).unwrap_or(0))))
             .and_then(|()| w.write_field(n.int(customers.get(i).unwrap_or(0))))
             .and_then(|()| w.write_field(n.int(q)))
-            .and_then(|()| w.write_field(format_cents(v)))
-            .and_then(|()| w.write_field(format_cents(avg_half_up(v, q))))
+            .and_then(|()| w.write_field(n.cents(v)))
+            .and_then(|()| w.write_field(n.cents(avg_half_up(v, q))))
             .and_then(|()| w.write_field(first.get(i).unwrap_or_default()))
             .and_then(|()| w.write_field(last.get(i).unwrap_or_default()))
             .and_then(|()| w.write_record(None::<&[u8]>))
@@ -104,8 +135,7 @@ pub(crate) fn aggregate_csv(agg: &ProductAggregate) -> Result<Vec<u8>, ContractE
 
 pub(crate) fn promotion_csv(promo: &Promotions) -> Result<Vec<u8>, ContractError> {
     let df = &promo.frame;
-    let mut w = csv_writer(Vec::with_capacity(64 + df.height() * 80));
-    w.write_record([
+    let header = [
         "customer_id",
         "customer_email",
         "rank",
@@ -113,52 +143,235 @@ pub(crate) fn promotion_csv(promo: &Promotions) -> Result<Vec<u8>, ContractError
         "product_name",
         "abandoned_quantity",
         "abandoned_value",
-    ])
-    .map_err(csv_err)?;
-    let (cid, pid) = (ids(df, "customer_id")?, ids(df, "product_id")?);
+    ];
+    // Contiguous columns: `ChunkedArray::get` finds the chunk on every call.
+    let cid = ids(df, "customer_id")?.rechunk();
+    let pid = ids(df, "product_id")?.rechunk();
+    let rank = df.column("rank")?.u32()?.rechunk();
+    let qty = ints(df, "abandoned_quantity")?.rechunk();
+    let value = ints(df, "abandoned_value")?.rechunk();
+    let (cid, pid, rank, qty, value) = (
+        cid.cont_slice()?,
+        pid.cont_slice()?,
+        rank.cont_slice()?,
+        qty.cont_slice()?,
+        value.cont_slice()?,
+    );
+    // A million lookups: direct tables beat hashing (see `lookup`).
     let emails = lookup(&promo.emails, "customer_id", "customer_email")?;
     let names = lookup(&promo.names, "product_id", "product_name")?;
-    let rank = df.column("rank")?.u32()?;
-    let (qty, value) = (
-        ints(df, "abandoned_quantity")?,
-        ints(df, "abandoned_value")?,
-    );
-    let mut n = Num::default();
-    for i in 0..df.height() {
-        w.write_field(n.id('C', 6, cid.get(i).unwrap_or_default()))
-            .and_then(|()| {
-                w.write_field(
-                    cid.get(i)
-                        .and_then(|c| emails.get(&c).copied())
-                        .unwrap_or_default(),
-                )
-            })
-            .and_then(|()| w.write_field(n.int(i64::from(rank.get(i).unwrap_or(0)))))
-            .and_then(|()| w.write_field(n.id('P', 5, pid.get(i).unwrap_or_default())))
-            .and_then(|()| {
-                w.write_field(
-                    pid.get(i)
-                        .and_then(|p| names.get(&p).copied())
-                        .unwrap_or_default(),
-                )
-            })
-            .and_then(|()| w.write_field(n.int(qty.get(i).unwrap_or(0))))
-            .and_then(|()| w.write_field(format_cents(value.get(i).unwrap_or(0))))
-            .and_then(|()| w.write_record(None::<&[u8]>))
-            .map_err(csv_err)?;
-    }
-    w.into_inner().map_err(csv_err)
+    write_rows(&header, df.height(), 80, |w, n, i| {
+        w.write_field(n.id(b'C', 6, cid[i]))?;
+        w.write_field(emails.get(cid[i]))?;
+        w.write_field(n.int(i64::from(rank[i])))?;
+        w.write_field(n.id(b'P', 5, pid[i]))?;
+        w.write_field(names.get(pid[i]))?;
+        w.write_field(n.int(qty[i]))?;
+        w.write_field(n.cents(value[i]))?;
+        w.write_record(None::<&[u8]>)
+    })
 }
 
-/// An id → text frame as a map, borrowing its strings.
-fn lookup<'a>(
-    frame: &'a DataFrame,
-    key: &str,
-    value: &str,
-) -> Result<std::collections::HashMap<u32, &'a str>, ContractError> {
+/// Below this many rows a second thread costs more than it saves.
+const MIN_ROWS_PER_THREAD: usize = 50_000;
+
+/// The header, then rows `0..height` written by `row`, split over the cores.
+/// A CSV writer keeps no state between records, so ranges written apart and
+/// joined in order are the bytes one pass would write.
+fn write_rows<F>(
+    header: &[&str],
+    height: usize,
+    bytes_per_row: usize,
+    row: F,
+) -> Result<Vec<u8>, ContractError>
+where
+    F: Fn(&mut csv::Writer<Vec<u8>>, &mut Num, usize) -> csv::Result<()> + Sync,
+{
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    write_rows_split(
+        header,
+        height,
+        bytes_per_row,
+        threads,
+        MIN_ROWS_PER_THREAD,
+        row,
+    )
+}
+
+/// [`write_rows`] with the thread count and minimum rows per thread chosen
+/// by the caller (tests force many small ranges).
+fn write_rows_split<F>(
+    header: &[&str],
+    height: usize,
+    bytes_per_row: usize,
+    threads: usize,
+    min_rows: usize,
+    row: F,
+) -> Result<Vec<u8>, ContractError>
+where
+    F: Fn(&mut csv::Writer<Vec<u8>>, &mut Num, usize) -> csv::Result<()> + Sync,
+{
+    let per = height.div_ceil(threads.max(1)).max(min_rows.max(1));
+    let write_range = |w: &mut csv::Writer<Vec<u8>>, range: std::ops::Range<usize>| {
+        let mut n = Num::default();
+        range.into_iter().try_for_each(|i| row(w, &mut n, i))
+    };
+    let mut first = csv_writer(Vec::with_capacity(64 + height * bytes_per_row));
+    first.write_record(header).map_err(csv_err)?;
+    let rest = std::thread::scope(|scope| {
+        let handles: Vec<_> = (per..height)
+            .step_by(per)
+            .map(|from| {
+                let range = from..(from + per).min(height);
+                scope.spawn(move || {
+                    let mut w = csv_writer(Vec::with_capacity(range.len() * bytes_per_row));
+                    write_range(&mut w, range)?;
+                    w.into_inner().map_err(|e| csv::Error::from(e.into_error()))
+                })
+            })
+            .collect();
+        let mine = write_range(&mut first, 0..per.min(height));
+        let rest: Vec<_> = handles
+            .into_iter()
+            .map(|h| {
+                h.join().unwrap_or_else(|_| {
+                    Err(csv::Error::from(std::io::Error::other(
+                        "a writer thread panicked",
+                    )))
+                })
+            })
+            .collect();
+        mine.map(|()| rest)
+    })
+    .map_err(csv_err)?;
+    let mut out = first.into_inner().map_err(csv_err)?;
+    for part in rest {
+        out.extend_from_slice(&part.map_err(csv_err)?);
+    }
+    Ok(out)
+}
+
+/// An id → text frame as a lookup: a table indexed by id when the ids are
+/// dense enough to fill it (generated ids count up from 1), a hash map
+/// otherwise, so that a small file with large ids allocates little.
+enum Lookup<'a> {
+    Table(Vec<&'a str>),
+    Map(std::collections::HashMap<u32, &'a str>),
+}
+
+impl<'a> Lookup<'a> {
+    fn get(&self, id: u32) -> &'a str {
+        match self {
+            Lookup::Table(t) => t.get(id as usize).copied(),
+            Lookup::Map(m) => m.get(&id).copied(),
+        }
+        .unwrap_or_default()
+    }
+}
+
+fn lookup<'a>(frame: &'a DataFrame, key: &str, value: &str) -> Result<Lookup<'a>, ContractError> {
     let (k, v) = (ids(frame, key)?, strs(frame, value)?);
-    Ok(k.iter()
-        .zip(v.iter())
-        .filter_map(|(k, v)| Some((k?, v?)))
-        .collect())
+    let pairs = k.iter().zip(v.iter()).filter_map(|(k, v)| Some((k?, v?)));
+    let max = k.max().map_or(0, |m| m as usize);
+    if max <= 4 * frame.height() + 1024 {
+        let mut table = vec![""; max + 1];
+        for (k, v) in pairs {
+            if let Some(slot) = table.get_mut(k as usize) {
+                *slot = v;
+            }
+        }
+        Ok(Lookup::Table(table))
+    } else {
+        Ok(Lookup::Map(pairs.collect()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::contract::format_cents;
+
+    #[test]
+    fn numbers_are_written_as_the_fmt_machinery_writes_them() {
+        let mut n = Num::default();
+        let ints = [
+            0,
+            1,
+            9,
+            10,
+            99,
+            100,
+            101,
+            12_345,
+            -1,
+            -100,
+            -12_345,
+            i64::MAX,
+            i64::MIN,
+        ];
+        for v in ints {
+            assert_eq!(n.int(v), v.to_string().as_bytes(), "{v}");
+            assert_eq!(n.cents(v), format_cents(v).as_bytes(), "{v}");
+        }
+        for v in [0u32, 7, 42, 99_999, 100_000, 999_999, u32::MAX] {
+            assert_eq!(n.id(b'C', 6, v), format!("C{v:06}").as_bytes());
+            assert_eq!(n.id(b'P', 5, v), format!("P{v:05}").as_bytes());
+        }
+    }
+
+    #[test]
+    fn dense_and_sparse_ids_look_up_the_same_texts() {
+        let frame = |ids: Vec<u32>| {
+            let texts: Vec<String> = ids.iter().map(|i| format!("t{i}")).collect();
+            DataFrame::new(
+                ids.len(),
+                vec![
+                    UInt32Chunked::from_vec("id".into(), ids).into_column(),
+                    StringChunked::from_iter_values(
+                        "text".into(),
+                        texts.iter().map(String::as_str),
+                    )
+                    .into_column(),
+                ],
+            )
+            .unwrap_or_else(|e| panic!("{e}"))
+        };
+        let dense = frame((1..=3000).collect());
+        let sparse = frame(vec![7, 999_999, 123_456]);
+        let (d, s) = (
+            lookup(&dense, "id", "text").unwrap_or_else(|e| panic!("{e}")),
+            lookup(&sparse, "id", "text").unwrap_or_else(|e| panic!("{e}")),
+        );
+        assert!(matches!(d, Lookup::Table(_)) && matches!(s, Lookup::Map(_)));
+        assert_eq!(
+            (d.get(1), d.get(3000), d.get(0), d.get(3001)),
+            ("t1", "t3000", "", "")
+        );
+        assert_eq!((s.get(999_999), s.get(7), s.get(8)), ("t999999", "t7", ""));
+    }
+
+    #[test]
+    fn rows_written_in_ranges_on_threads_equal_one_pass() {
+        // Fields that need quoting, of varying width, so a misplaced or
+        // reordered range would show.
+        let texts = ["plain", "a,b", "say \"hi\"", "two\nlines", ""];
+        let row = |w: &mut csv::Writer<Vec<u8>>, n: &mut Num, i: usize| {
+            w.write_field(n.id(b'C', 6, i as u32))?;
+            w.write_field(texts[i % texts.len()])?;
+            w.write_field(n.cents(i as i64 * 37))?;
+            w.write_record(None::<&[u8]>)
+        };
+        let header = ["id", "text", "money"];
+        for height in [0, 1, 2, 7, 1000] {
+            let one = write_rows_split(&header, height, 16, 1, usize::MAX, row)
+                .unwrap_or_else(|e| panic!("{e}"));
+            // The header and every row are there (quoted newlines add more).
+            assert!(one.iter().filter(|&&b| b == b'\n').count() > height);
+            for (threads, min_rows) in [(2, 1), (3, 1), (7, 2), (16, 1)] {
+                let split = write_rows_split(&header, height, 16, threads, min_rows, row)
+                    .unwrap_or_else(|e| panic!("{e}"));
+                assert!(one == split, "{height} rows on {threads} threads");
+            }
+        }
+    }
 }

@@ -109,15 +109,19 @@ pub fn promote(input: &[u8], top_n: usize) -> Result<PromoteOutput, ContractErro
     // Rejects are the processor's to write; promotion only skips them.
     let rows = read_raw(input, false, Purpose::Promote)?;
     let ranked = rank_promotions(&rows, top_n)?;
+    let counts = PromoteCounts {
+        rows: rows.rows,
+        valid: rows.valid,
+        rejected: rows.rows - rows.valid,
+        customers: ranked.customers,
+        promotion_rows: ranked.frame.height() as u64,
+    };
+    // The row frame is not needed for writing: free it before the output
+    // buffer grows (peak memory decides the Lambda memory size).
+    drop(rows);
     let promotion_csv = write::promotion_csv(&ranked)?;
     Ok(PromoteOutput {
         promotion_csv,
-        counts: PromoteCounts {
-            rows: rows.rows,
-            valid: rows.valid,
-            rejected: rows.rows - rows.valid,
-            customers: ranked.customers,
-            promotion_rows: ranked.frame.height() as u64,
-        },
+        counts,
     })
 }

@@ -76,37 +76,26 @@ pub fn product_count(rows: u64) -> u64 {
     (rows / 20).clamp(5, 2_000)
 }
 
-fn catalog(rows: u64, seed: u64) -> Catalog {
+/// Customers are drawn in blocks of this many, each block from its own RNG
+/// seeded by (seed, block index): the blocks are built in parallel and the
+/// bytes never depend on the thread count.
+const CUSTOMER_BLOCK: u64 = 1 << 12;
+
+fn catalog(rows: u64, seed: u64, threads: usize) -> Catalog {
+    let count = customer_count(rows);
+    let blocks = count.div_ceil(CUSTOMER_BLOCK);
+    let customers = in_parallel(threads, blocks as usize, |b| {
+        let first = b as u64 * CUSTOMER_BLOCK + 1;
+        customer_block(
+            seed,
+            b as u64,
+            first..=(first + CUSTOMER_BLOCK - 1).min(count),
+        )
+    })
+    .into_iter()
+    .flatten()
+    .collect();
     let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0xC0FF_EE00_D15C_0BAD);
-    let mut field = Vec::new();
-    let customers = (1..=customer_count(rows))
-        .map(|n| {
-            let (first, last): (String, String) = if rng.random_bool(0.25) {
-                (
-                    fr_fr::FirstName().fake_with_rng(&mut rng),
-                    fr_fr::LastName().fake_with_rng(&mut rng),
-                )
-            } else {
-                (
-                    en::FirstName().fake_with_rng(&mut rng),
-                    en::LastName().fake_with_rng(&mut rng),
-                )
-            };
-            let provider: String = FreeEmailProvider().fake_with_rng(&mut rng);
-            let local: String = format!("{first}.{last}{n}")
-                .chars()
-                .filter(|c| c.is_ascii_alphanumeric() || *c == '.')
-                .collect::<String>()
-                .to_ascii_lowercase();
-            let mut seg = format!("C{n:06},").into_bytes();
-            push_field(&mut seg, &format!("{first} {last}"), &mut field);
-            seg.push(b',');
-            push_field(&mut seg, &format!("{local}@{provider}"), &mut field);
-            seg.push(b',');
-            let country = COUNTRIES[rng.random_range(0..COUNTRIES.len())];
-            (seg, country)
-        })
-        .collect();
     let products = (1..=product_count(rows))
         .map(|n| {
             let word: String = Buzzword().fake_with_rng(&mut rng);
@@ -117,9 +106,9 @@ fn catalog(rows: u64, seed: u64) -> Catalog {
             }
             let category = CATEGORIES[rng.random_range(0..CATEGORIES.len())];
             let mut seg = format!("P{n:05},").into_bytes();
-            push_field(&mut seg, &name, &mut field);
+            push_field(&mut seg, &name);
             seg.push(b',');
-            push_field(&mut seg, category, &mut field);
+            push_field(&mut seg, category);
             seg.push(b',');
             let cents: u64 = rng.random_range(99..=50_000);
             (seg, format!("{}.{:02}", cents / 100, cents % 100))
@@ -131,6 +120,67 @@ fn catalog(rows: u64, seed: u64) -> Catalog {
     }
 }
 
+fn customer_block(
+    seed: u64,
+    block: u64,
+    ids: std::ops::RangeInclusive<u64>,
+) -> Vec<(Vec<u8>, &'static str)> {
+    let mut rng = ChaCha8Rng::seed_from_u64(
+        seed.rotate_left(29) ^ 0x5EED_C057_0BE5_0001 ^ block.wrapping_mul(0x9E37_79B9_7F4A_7C15),
+    );
+    ids.map(|n| {
+        let (first, last): (String, String) = if rng.random_bool(0.25) {
+            (
+                fr_fr::FirstName().fake_with_rng(&mut rng),
+                fr_fr::LastName().fake_with_rng(&mut rng),
+            )
+        } else {
+            (
+                en::FirstName().fake_with_rng(&mut rng),
+                en::LastName().fake_with_rng(&mut rng),
+            )
+        };
+        let provider: String = FreeEmailProvider().fake_with_rng(&mut rng);
+        let local: String = format!("{first}.{last}{n}")
+            .chars()
+            .filter(|c| c.is_ascii_alphanumeric() || *c == '.')
+            .collect::<String>()
+            .to_ascii_lowercase();
+        let mut seg = format!("C{n:06},").into_bytes();
+        push_field(&mut seg, &format!("{first} {last}"));
+        seg.push(b',');
+        push_field(&mut seg, &format!("{local}@{provider}"));
+        seg.push(b',');
+        let country = COUNTRIES[rng.random_range(0..COUNTRIES.len())];
+        (seg, country)
+    })
+    .collect()
+}
+
+/// `f(0), f(1), …, f(n - 1)`, computed on `threads` threads, in index order.
+fn in_parallel<T: Send>(threads: usize, n: usize, f: impl Fn(usize) -> T + Sync) -> Vec<T> {
+    let threads = threads.clamp(1, n.max(1));
+    let mut out: Vec<Option<T>> = (0..n).map(|_| None).collect();
+    std::thread::scope(|s| {
+        // Thread t computes t, t + threads, …: balanced, and each result goes
+        // to its own slot.
+        let mut slots: Vec<Vec<(usize, &mut Option<T>)>> =
+            (0..threads).map(|_| Vec::new()).collect();
+        for (i, slot) in out.iter_mut().enumerate() {
+            slots[i % threads].push((i, slot));
+        }
+        for work in slots {
+            let f = &f;
+            s.spawn(move || {
+                for (i, slot) in work {
+                    *slot = Some(f(i));
+                }
+            });
+        }
+    });
+    out.into_iter().flatten().collect()
+}
+
 fn capitalize(s: &str) -> String {
     let mut c = s.chars();
     c.next()
@@ -138,49 +188,46 @@ fn capitalize(s: &str) -> String {
         .unwrap_or_default()
 }
 
-/// Appends one CSV field, quoted only when it needs to be. The csv writer
-/// closes a quoted field only when the record ends, so write a one-field
-/// record and drop its terminator.
-fn push_field(out: &mut Vec<u8>, value: &str, scratch: &mut Vec<u8>) {
-    scratch.clear();
-    let mut w = csv::WriterBuilder::new()
-        .terminator(csv::Terminator::Any(b'\n'))
-        .from_writer(std::mem::take(scratch));
-    // Writing into a Vec cannot fail.
-    let _ = w.write_record([value]);
-    *scratch = w.into_inner().unwrap_or_default();
-    if scratch.last() == Some(&b'\n') {
-        scratch.pop();
+/// Appends one CSV field, quoted (inner quotes doubled) only when it holds a
+/// comma, a quote, CR or LF: what the csv crate's writer does for the
+/// non-empty values generated here.
+fn push_field(out: &mut Vec<u8>, value: &str) {
+    if value
+        .bytes()
+        .any(|b| matches!(b, b',' | b'"' | b'\r' | b'\n'))
+    {
+        out.push(b'"');
+        for b in value.bytes() {
+            if b == b'"' {
+                out.push(b'"');
+            }
+            out.push(b);
+        }
+        out.push(b'"');
+    } else {
+        out.extend_from_slice(value.as_bytes());
     }
-    out.extend_from_slice(scratch);
 }
 
 /// Generates a raw file of `rows` data rows. Same (rows, seed), same bytes.
 pub fn generate(rows: u64, seed: u64) -> Vec<u8> {
-    let catalog = catalog(rows, seed);
+    let threads = std::thread::available_parallelism().map_or(1, |t| t.get());
+    generate_on(rows, seed, threads)
+}
+
+/// [`generate`] on a given number of threads (tests vary it).
+fn generate_on(rows: u64, seed: u64, threads: usize) -> Vec<u8> {
+    let catalog = catalog(rows, seed, threads);
     let chunks = rows.div_ceil(CHUNK_ROWS);
-    let threads = std::thread::available_parallelism()
-        .map(|n| n.get() as u64)
-        .unwrap_or(1)
-        .clamp(1, chunks.max(1));
-    let mut parts: Vec<Vec<u8>> = vec![Vec::new(); chunks as usize];
-    std::thread::scope(|s| {
-        // Thread t builds chunks t, t + threads, ...: balanced and ordered
-        // by index afterwards.
-        let mut slots: Vec<Vec<(usize, &mut Vec<u8>)>> = (0..threads).map(|_| Vec::new()).collect();
-        for (i, part) in parts.iter_mut().enumerate() {
-            slots[i % threads as usize].push((i, part));
-        }
-        for slot in slots {
-            let catalog = &catalog;
-            s.spawn(move || {
-                for (i, part) in slot {
-                    let start = i as u64 * CHUNK_ROWS;
-                    let n = CHUNK_ROWS.min(rows - start);
-                    *part = chunk(catalog, seed, i as u64, start, n);
-                }
-            });
-        }
+    let parts = in_parallel(threads, chunks as usize, |i| {
+        let start = i as u64 * CHUNK_ROWS;
+        chunk(
+            &catalog,
+            seed,
+            i as u64,
+            start,
+            CHUNK_ROWS.min(rows - start),
+        )
     });
     let mut out = Vec::with_capacity(parts.iter().map(Vec::len).sum::<usize>() + 160);
     out.extend_from_slice(RAW_COLUMNS.join(",").as_bytes());
@@ -297,5 +344,38 @@ mod tests {
         out.clear();
         push_timestamp(&mut out, 951_782_400 + 86_399); // 2000-02-29 23:59:59
         assert_eq!(out, b"2000-02-29T23:59:59Z");
+    }
+
+    #[test]
+    fn bytes_do_not_depend_on_the_thread_count() {
+        // Several customer blocks (4,096 each) and row chunks (65,536 each).
+        let rows = 3 * CHUNK_ROWS + 17;
+        let one = generate_on(rows, 7, 1);
+        for threads in [2, 3, 8] {
+            assert!(one == generate_on(rows, 7, threads), "{threads} threads");
+        }
+    }
+
+    #[test]
+    fn fields_are_quoted_as_the_csv_writer_quotes_them() {
+        for value in [
+            "plain",
+            "Ann, B",
+            "12\" Mug",
+            "say \"hi\"",
+            "a\nb",
+            "a\rb",
+            "Édition",
+        ] {
+            let mut w = csv::WriterBuilder::new()
+                .terminator(csv::Terminator::Any(b'\n'))
+                .from_writer(Vec::new());
+            w.write_record([value]).unwrap_or_else(|e| panic!("{e}"));
+            let mut want = w.into_inner().unwrap_or_default();
+            want.pop();
+            let mut got = Vec::new();
+            push_field(&mut got, value);
+            assert_eq!(got, want, "{value:?}");
+        }
     }
 }

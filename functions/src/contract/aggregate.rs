@@ -117,17 +117,11 @@ pub fn rank_promotions(rows: &ValidRows, top_n: usize) -> Result<Promotions, Con
         .group_by([col("customer_id")])
         .agg([col("customer_email").min()]);
     let names = product_names(rows);
-    // The lookups do not depend on the ranking: compute them alongside it.
-    let (sorted, lookups) = std::thread::scope(|scope| {
-        let lookups =
-            scope.spawn(move || Ok::<_, ContractError>((emails.collect()?, names.collect()?)));
-        let sorted = pairs.collect();
-        let lookups = lookups
-            .join()
-            .unwrap_or_else(|_| Err(ContractError::Engine("a lookup thread panicked".into())));
-        (sorted, lookups)
-    });
-    let (sorted, (emails, names)) = (sorted?, lookups?);
+    // One after the other, not on two threads: computing the lookups
+    // alongside the ranking saved 5 % of the time but raised peak memory
+    // from 2.8x to 3.3x the input (1M rows).
+    let sorted = pairs.collect()?;
+    let (emails, names) = (emails.collect()?, names.collect()?);
 
     // Rank within each customer's run of the sorted frame; keep 1..=N.
     let customer = sorted.column("customer_id")?.u32()?;

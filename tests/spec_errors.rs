@@ -105,6 +105,7 @@ bad_stacks! {
     not_a_mapping => "not-a-mapping.yaml",
     syntax_error => "syntax-error.yaml",
     several_problems => "several-problems.yaml",
+    build_profile => "build-profile.yaml",
 }
 
 #[test]
@@ -133,6 +134,7 @@ fn repo_stack_loads() {
     let stack = spec::load(&repo().join("stack.yaml"), &[]).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(stack.name, "cartpipe");
     assert_eq!(stack.default_target, "local");
+    assert_eq!(stack.build_profile, "release");
     assert_eq!(
         stack.targets.get("aws"),
         Some(&Target::Aws {
@@ -226,6 +228,20 @@ fn var_overrides_change_every_use() {
         stack.target(Some("aws")).map(|(_, t)| t.region()),
         Ok("eu-west-3")
     );
+
+    let stack =
+        spec::load(&path, &vars(&[("build_profile", "lambda")])).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(stack.build_profile, "lambda");
+    for reserved in ["test", "debug", "bench"] {
+        let errors = spec::load(&path, &vars(&[("build_profile", reserved)]))
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(
+            errors.contains("build.profile") && errors.contains(reserved),
+            "{reserved}: {errors}"
+        );
+    }
 
     let stack = spec::load(&path, &vars(&[("bucket_name", "acme-{bucket}-{account}")]))
         .unwrap_or_else(|e| panic!("{e}"));

@@ -97,10 +97,18 @@ impl Session {
         let mut out = BTreeMap::new();
         for (source, reqs) in by_source {
             let requests: Vec<BuildRequest> = reqs.iter().map(|(_, r)| r.clone()).collect();
+            let profile = &self.stack.build_profile;
             let packages = Builder::new()
+                .profile(profile)
                 .build(&requests)
                 .await
-                .with_context(|| format!("building the packages in {}", source.display()))?;
+                .with_context(|| {
+                    format!(
+                        "building the packages in {} with cargo profile `{profile}` \
+                         (build.profile in the stack file)",
+                        source.display()
+                    )
+                })?;
             for ((id, req), package) in reqs.iter().zip(packages) {
                 debug_assert_eq!(package.function_binary, req.binary);
                 out.insert(

@@ -10,16 +10,17 @@ use super::interp::{self, Piece, REFS_ALLOWED};
 use super::rules;
 use super::yaml::{self, Kind, Node, clip};
 use super::{
-    Architecture, BucketSpec, DEFAULT_BUCKET_NAME_PATTERN, DEFAULT_LOCAL_DIR,
-    DEFAULT_LOG_RETENTION_DAYS, DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT_S, EnvValue, FunctionSpec,
-    LOCAL_REGION, PLACEHOLDER_ACCOUNT, SpecError, SpecErrors, Stack, Target, Trigger,
+    Architecture, BucketSpec, DEFAULT_BUCKET_NAME_PATTERN, DEFAULT_BUILD_PROFILE,
+    DEFAULT_LOCAL_DIR, DEFAULT_LOG_RETENTION_DAYS, DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT_S, EnvValue,
+    FunctionSpec, LOCAL_REGION, PLACEHOLDER_ACCOUNT, SpecError, SpecErrors, Stack, Target, Trigger,
 };
 
-const TOP_KEYS: [&str; 6] = [
+const TOP_KEYS: [&str; 7] = [
     "stack",
     "default_target",
     "targets",
     "variables",
+    "build",
     "buckets",
     "functions",
 ];
@@ -38,7 +39,11 @@ const FUNCTION_KEYS: [&str; 10] = [
 const PROVIDERS: [&str; 2] = ["aws", "local"];
 const TRIGGER_KINDS: [&str; 2] = ["s3", "eventbridge"];
 const TOP_ALLOWED: &str = "a mapping with keys stack, default_target, targets, variables, \
-     buckets, functions (and x-* keys for anchors)";
+     build, buckets, functions (and x-* keys for anchors)";
+const BUILD_ALLOWED: &str = "`{ profile: NAME }`: the cargo profile the function packages are \
+     built with";
+const PROFILE_ALLOWED: &str = "a cargo profile name (letters, digits, `-`, `_`; not debug, \
+     test or bench), such as release or lambda";
 const PATTERN_ALLOWED: &str = "text with the placeholders {stack}, {bucket}, {account}, {region}";
 const REGION_ALLOWED: &str = "an AWS region such as us-east-1 or eu-west-3 \
      ([a-z]{2}(-[a-z]+)+-digit)";
@@ -489,6 +494,7 @@ impl<'a> Checker<'a> {
             Some(e) => self.stack_name(e.value),
         };
 
+        let build_profile = self.build_profile(top.get("build"));
         let (targets, target_names) = self.targets(root, top.get("targets"));
         let default_target = self.default_target(root, top.get("default_target"), &target_names);
         let pattern = self.bucket_pattern();
@@ -536,6 +542,7 @@ impl<'a> Checker<'a> {
             dir: self.dir.clone(),
             default_target: default_target?,
             targets,
+            build_profile: build_profile?,
             bucket_name_pattern: pattern?.0,
             buckets: buckets.into_iter().map(|(k, (b, _))| (k, b)).collect(),
             functions,
@@ -629,6 +636,26 @@ impl<'a> Checker<'a> {
                         format!("variables declared under `variables:`: {}", list(&names));
                     self.push_at(at.0, at.1, &path, msg(&what, &q(k), &allowed));
                 }
+            }
+        }
+    }
+
+    fn build_profile(&mut self, entry: Option<&Entry<'_>>) -> Option<String> {
+        let Some(e) = entry else {
+            return Some(DEFAULT_BUILD_PROFILE.to_owned());
+        };
+        let entries = self.entries(e.value, "build", BUILD_ALLOWED)?;
+        self.unknown_keys(&entries, "build", &["profile"], false);
+        let Some(p) = entries.iter().find(|e| e.key == "profile") else {
+            return Some(DEFAULT_BUILD_PROFILE.to_owned());
+        };
+        let path = child("build", "profile");
+        let v = self.text(p.value, &path, PROFILE_ALLOWED)?;
+        match rules::cargo_profile_problem(&v.value) {
+            None => Some(v.value),
+            Some(problem) => {
+                self.push(p.value, &path, msg(problem, &v.got(), PROFILE_ALLOWED));
+                None
             }
         }
     }
@@ -1761,6 +1788,7 @@ struct DocOut<'a> {
     default_target: &'a str,
     targets: BTreeMap<&'a str, TargetOut>,
     variables: BTreeMap<&'a str, &'a str>,
+    build: BuildOut<'a>,
     buckets: BTreeMap<&'a str, BucketOut>,
     functions: BTreeMap<&'a str, FunctionOut<'a>>,
 }
@@ -1774,6 +1802,11 @@ struct TargetOut {
     profile: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     dir: Option<String>,
+}
+
+#[derive(Serialize)]
+struct BuildOut<'a> {
+    profile: &'a str,
 }
 
 #[derive(Serialize)]
@@ -1928,6 +1961,9 @@ pub(super) fn render(stack: &Stack) -> Result<String, serde_saphyr::SerializeErr
         default_target: &stack.default_target,
         targets,
         variables,
+        build: BuildOut {
+            profile: &stack.build_profile,
+        },
         buckets,
         functions,
     };

@@ -30,6 +30,10 @@ pub const LOCAL_REGION: &str = "us-east-1";
 /// The directory a local target keeps its state in, relative to stack.yaml.
 pub const DEFAULT_LOCAL_DIR: &str = ".stackctl";
 
+/// The cargo profile function packages are built with when `build.profile`
+/// is not set.
+pub const DEFAULT_BUILD_PROFILE: &str = "release";
+
 pub const DEFAULT_MEMORY_MB: u32 = 128;
 pub const DEFAULT_TIMEOUT_S: u32 = 3;
 pub const DEFAULT_LOG_RETENTION_DAYS: u32 = 14;
@@ -43,6 +47,8 @@ pub struct Stack {
     pub dir: PathBuf,
     pub default_target: String,
     pub targets: BTreeMap<String, Target>,
+    /// The cargo profile the packages are built with (`build.profile`).
+    pub build_profile: String,
     /// With `{stack}`, `{bucket}`, `{account}`, `{region}` placeholders.
     pub bucket_name_pattern: String,
     pub buckets: BTreeMap<String, BucketSpec>,

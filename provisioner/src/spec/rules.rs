@@ -79,6 +79,24 @@ pub fn stack_name_problem(s: &str) -> Option<&'static str> {
     None
 }
 
+/// Cargo profile names: letters, digits, `-`, `_` (what cargo accepts), and
+/// none of cargo's names that are not build profiles for shipping.
+pub fn cargo_profile_problem(s: &str) -> Option<&'static str> {
+    if s.is_empty() {
+        return Some("must not be empty");
+    }
+    if !s
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    {
+        return Some("has characters other than letters, digits, `-` and `_`");
+    }
+    if ["debug", "test", "bench", "doc", "check"].contains(&s) {
+        return Some("is a name cargo reserves, not a profile to package with");
+    }
+    None
+}
+
 /// Bucket and function ids: `[a-z][a-z0-9-]*`, at most 32, not ending in `-`.
 pub fn id_problem(s: &str) -> Option<&'static str> {
     if s.is_empty() {

@@ -681,6 +681,19 @@ mod tests {
                 "/ws/Cargo.toml"
             ]
         );
+        // A stack's build.profile other than release is passed by name.
+        let lambda: Vec<String> = cargo_args(
+            &Builder::new().profile("lambda"),
+            Path::new("/ws"),
+            Arch::X86_64,
+            Toolchain::Native,
+            &["generator"],
+        )
+        .into_iter()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
+        assert!(lambda.windows(2).any(|w| w == ["--profile", "lambda"]));
+        assert!(!lambda.iter().any(|a| a == "--release"));
         let z = cargo_args(
             &b,
             Path::new("/ws"),

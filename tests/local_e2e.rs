@@ -176,14 +176,21 @@ struct Serve {
     child: Child,
     lines: mpsc::Receiver<String>,
     endpoint: String,
+    /// The line after the endpoint: an `aws s3 cp` command to try.
+    hint: String,
 }
 
 impl Serve {
     fn start(file: &Path) -> Serve {
+        Self::start_with(file, &[])
+    }
+
+    fn start_with(file: &Path, args: &[&str]) -> Serve {
         let mut child = Command::new(env!("CARGO_BIN_EXE_stackctl"))
             .arg("-f")
             .arg(file)
             .arg("serve")
+            .args(args)
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
@@ -204,10 +211,14 @@ impl Serve {
             .strip_prefix("S3 endpoint: ")
             .expect("endpoint line")
             .to_owned();
+        let hint = lines
+            .recv_timeout(Duration::from_secs(60))
+            .expect("serve prints what to try");
         Serve {
             child,
             lines,
             endpoint,
+            hint,
         }
     }
 
@@ -336,7 +347,18 @@ fn uploads_through_the_endpoint_trigger_the_pipeline_and_lose_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let file = stack_file(dir.path(), |t| t);
     ok(stackctl(&file, &["up"]));
-    let serve = Serve::start(&file);
+    // `--port` picks the port; the suggested upload goes to the raw bucket.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .unwrap()
+        .port();
+    let serve = Serve::start_with(&file, &["--port", &port.to_string()]);
+    assert_eq!(serve.endpoint, format!("http://127.0.0.1:{port}"));
+    assert!(
+        serve.hint.ends_with(&format!("s3 cp file.csv s3://{RAW}/")),
+        "{}",
+        serve.hint
+    );
     let s3 = serve.s3();
     let header = "event_id,abandoned_at,customer_id,customer_name,customer_email,product_id,product_name,category,quantity,unit_price,device,country\n";
     let broken = format!(

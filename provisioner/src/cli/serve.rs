@@ -21,7 +21,7 @@ pub async fn run(session: &Session, printer: &Printer, port: u16) -> anyhow::Res
         .await
         .with_context(|| format!("starting the S3 endpoint on 127.0.0.1:{port}"))?;
     let url = services.s3_url();
-    let raw = session.stack.buckets.keys().next().map(|id| {
+    let raw = upload_bucket(&session.stack).map(|id| {
         let ctx = crate::provider::local::LocalCloud::context_now();
         session.stack.bucket_name(id, &ctx.account, &ctx.region)
     });
@@ -55,4 +55,30 @@ pub async fn run(session: &Session, printer: &Printer, port: u16) -> anyhow::Res
     services.wait_idle().await;
     services.shutdown().await;
     Ok(ExitCode::SUCCESS)
+}
+
+/// The bucket to suggest uploading to: the first one a trigger listens on
+/// (an upload there starts the pipeline), else the first bucket.
+fn upload_bucket(stack: &crate::spec::Stack) -> Option<&str> {
+    stack
+        .functions
+        .values()
+        .flat_map(|f| &f.triggers)
+        .map(crate::spec::Trigger::bucket)
+        .next()
+        .or_else(|| stack.buckets.keys().next().map(String::as_str))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_suggested_upload_goes_to_a_bucket_that_triggers_the_pipeline() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let stack =
+            crate::spec::load(&dir.join("stack.yaml"), &[]).unwrap_or_else(|e| panic!("{e}"));
+        // `consumption` sorts first; `raw` is the one with triggers.
+        assert_eq!(upload_bucket(&stack), Some("raw"));
+    }
 }

@@ -238,9 +238,50 @@ async fn a_failed_write_names_bucket_key_and_cause() {
         .await
         .unwrap_err();
     assert_eq!(err.error_type(), "WriteFailed");
+    // The rejects are written before the aggregate, so they fail first.
     assert_eq!(
         err.to_string(),
-        "s3://consumption-bucket/cart_aggregated_data.csv: write failed: AccessDenied: s3:PutObject"
+        "s3://consumption-bucket/rejects/uploads/march été 2026.csv: write failed: AccessDenied: s3:PutObject"
+    );
+}
+
+#[tokio::test]
+async fn a_bad_record_fails_the_event_before_any_record_is_written() {
+    let mut event = fixture("s3-put.json");
+    let mut missing = event["Records"][0].clone();
+    missing["s3"]["object"]["key"] = Value::String("missing.csv".into());
+    event["Records"].as_array_mut().unwrap().push(missing);
+    let store = MemStore::with("raw-bucket", KEY, &raw_with_one_reject());
+    let err = handle_process(&store, &config(), event).await.unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "s3://raw-bucket/missing.csv: object not found"
+    );
+    assert_eq!(store.keys(), [("raw-bucket".to_owned(), KEY.to_owned())]);
+}
+
+#[tokio::test]
+async fn a_missing_bucket_is_named_as_such_not_as_a_missing_object() {
+    struct NoBucket;
+    impl ObjectStore for NoBucket {
+        async fn get(&self, _: &str, _: &str) -> Result<Vec<u8>, StoreError> {
+            Err(StoreError::NoSuchBucket)
+        }
+        async fn put(&self, _: &str, _: &str, _: Vec<u8>) -> Result<Option<String>, StoreError> {
+            Err(StoreError::NoSuchBucket)
+        }
+    }
+    let err = handle_promote(
+        &NoBucket,
+        &config(),
+        fixture("eventbridge-object-created.json"),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(err.error_type(), "ReadFailed");
+    assert_eq!(
+        err.to_string(),
+        format!("s3://raw-bucket/{KEY}: read failed: NoSuchBucket: the bucket does not exist")
     );
 }
 

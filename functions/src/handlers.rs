@@ -34,6 +34,8 @@ pub trait ObjectStore: Send + Sync {
 pub enum StoreError {
     #[error("no such object")]
     NotFound,
+    #[error("NoSuchBucket: the bucket does not exist")]
+    NoSuchBucket,
     #[error("AccessDenied: {0}")]
     AccessDenied(String),
     #[error("{0}")]
@@ -316,19 +318,28 @@ pub async fn handle_process<S: ObjectStore>(
 ) -> Result<ProcessResponse, FunctionError> {
     let objects = s3_event_objects(payload)?;
     let out_bucket = Config::require(&config.consumption_bucket, "CONSUMPTION_BUCKET")?;
-    let mut processed = Vec::with_capacity(objects.len());
+    // Every record is read and computed before anything is written: a bad
+    // record fails the invocation with no output of any record stored.
+    let mut computed = Vec::with_capacity(objects.len());
     for (bucket, key) in objects {
         let input = get(store, &bucket, &key).await?;
+        let (b, k) = (bucket.clone(), key.clone());
         let out = cpu(move || contract::process(&input))
             .await?
-            .map_err(|e| FunctionError::contract(&bucket, &key, e))?;
+            .map_err(|e| FunctionError::contract(&b, &k, e))?;
+        computed.push((bucket, key, out));
+    }
+    let mut processed = Vec::with_capacity(computed.len());
+    for (bucket, key, out) in computed {
         let mut outputs = vec![config.aggregate_key.clone()];
-        put(store, out_bucket, &config.aggregate_key, out.aggregate_csv).await?;
+        // The rejects first: the aggregate is what consumers wait for, so it
+        // appears only once the rows it left out are stored as well.
         if let Some(rejects) = out.rejects_csv {
             let rejects_key = format!("rejects/{key}");
             put(store, out_bucket, &rejects_key, rejects).await?;
             outputs.push(rejects_key);
         }
+        put(store, out_bucket, &config.aggregate_key, out.aggregate_csv).await?;
         processed.push(ProcessedObject {
             bucket,
             key,

@@ -38,7 +38,8 @@ where
     let code = e.code().map(str::to_owned);
     let message = e.message().map(str::to_owned);
     match code.as_deref() {
-        Some("NoSuchKey" | "NoSuchBucket" | "NotFound") => StoreError::NotFound,
+        Some("NoSuchKey" | "NotFound") => StoreError::NotFound,
+        Some("NoSuchBucket") => StoreError::NoSuchBucket,
         Some("AccessDenied" | "Forbidden") => {
             StoreError::AccessDenied(message.unwrap_or_else(|| "AccessDenied".into()))
         }

@@ -288,3 +288,142 @@ pub fn object_created_pattern(
     }
     json!({"source": ["aws.s3"], "detail-type": ["Object Created"], "detail": detail})
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn repo_stack() -> Stack {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../stack.yaml");
+        crate::spec::load(&path, &[]).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    fn ctx() -> Context {
+        Context {
+            account: "111122223333".into(),
+            region: "eu-west-1".into(),
+        }
+    }
+
+    fn role_policy(resources: &[Resource], role: &str) -> serde_json::Value {
+        resources
+            .iter()
+            .find_map(|r| match r {
+                Resource::Role(r) if r.name == role => r.policy.clone(),
+                _ => None,
+            })
+            .and_then(|p| serde_json::from_str(&p).ok())
+            .unwrap_or_else(|| panic!("no policy for role {role}"))
+    }
+
+    /// The repo's processor may read the raw bucket, write the consumption
+    /// bucket and its own log group, and nothing else. Written by hand.
+    #[test]
+    fn the_processor_role_allows_exactly_what_stack_yaml_says() {
+        let resources = desired(&repo_stack(), &ctx(), &BTreeMap::new());
+        let raw = "cartpipe-raw-111122223333-eu-west-1";
+        let consumption = "cartpipe-consumption-111122223333-eu-west-1";
+        let want = json!({
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Sid": "Logs",
+                    "Effect": "Allow",
+                    "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+                    "Resource": ["arn:aws:logs:eu-west-1:111122223333:log-group:/aws/lambda/cartpipe-processor:*"]
+                },
+                {
+                    "Sid": "ReadObjects",
+                    "Effect": "Allow",
+                    "Action": ["s3:GetObject"],
+                    "Resource": [format!("arn:aws:s3:::{raw}/*")]
+                },
+                {
+                    "Sid": "ListReadBuckets",
+                    "Effect": "Allow",
+                    "Action": ["s3:ListBucket"],
+                    "Resource": [format!("arn:aws:s3:::{raw}")]
+                },
+                {
+                    "Sid": "WriteObjects",
+                    "Effect": "Allow",
+                    "Action": ["s3:PutObject"],
+                    "Resource": [format!("arn:aws:s3:::{consumption}/*")]
+                }
+            ]
+        });
+        assert_eq!(role_policy(&resources, "cartpipe-processor"), want);
+    }
+
+    #[test]
+    fn no_role_gets_a_wildcard_action_or_creates_log_groups() {
+        let resources = desired(&repo_stack(), &ctx(), &BTreeMap::new());
+        let mut roles = 0;
+        for r in &resources {
+            let Resource::Role(role) = r else { continue };
+            roles += 1;
+            assert_eq!(role.trust_policy, canonical_json(LAMBDA_TRUST_POLICY));
+            let policy = role_policy(&resources, &role.name);
+            let statements = policy["Statement"].as_array().cloned().unwrap_or_default();
+            assert!(!statements.is_empty(), "{}", role.name);
+            for s in statements {
+                assert_eq!(s["Effect"], "Allow");
+                for action in s["Action"].as_array().cloned().unwrap_or_default() {
+                    let action = action.as_str().unwrap_or_default();
+                    assert!(!action.contains('*'), "{}: {action}", role.name);
+                    assert_ne!(action, "logs:CreateLogGroup", "{}", role.name);
+                }
+                for resource in s["Resource"].as_array().cloned().unwrap_or_default() {
+                    let resource = resource.as_str().unwrap_or_default();
+                    assert!(
+                        resource.ends_with(":*")
+                            || resource.ends_with("/*")
+                            || !resource.contains('*'),
+                        "{}: {resource}",
+                        role.name
+                    );
+                }
+            }
+        }
+        assert_eq!(roles, 3);
+        // The generator writes the raw bucket and reads nothing.
+        let generator = role_policy(&resources, "cartpipe-generator");
+        let sids: Vec<&str> = generator["Statement"]
+            .as_array()
+            .map(|s| s.iter().filter_map(|s| s["Sid"].as_str()).collect())
+            .unwrap_or_default();
+        assert_eq!(sids, ["Logs", "WriteObjects"]);
+    }
+
+    #[test]
+    fn every_bucket_denies_requests_without_tls() {
+        let resources = desired(&repo_stack(), &ctx(), &BTreeMap::new());
+        let buckets: Vec<&Bucket> = resources
+            .iter()
+            .filter_map(|r| match r {
+                Resource::Bucket(b) => Some(b),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(buckets.len(), 2);
+        for b in buckets {
+            let name = &b.name;
+            let want = json!({
+                "Version": "2012-10-17",
+                "Statement": [{
+                    "Sid": "DenyInsecureTransport",
+                    "Effect": "Deny",
+                    "Principal": "*",
+                    "Action": "s3:*",
+                    "Resource": [format!("arn:aws:s3:::{name}"), format!("arn:aws:s3:::{name}/*")],
+                    "Condition": {"Bool": {"aws:SecureTransport": "false"}}
+                }]
+            });
+            let got: serde_json::Value =
+                serde_json::from_str(b.policy.as_deref().unwrap_or("null")).unwrap_or_default();
+            assert_eq!(got, want, "{name}");
+            assert!(b.versioning && b.public_access_block, "{name}");
+            assert_eq!(b.encryption.as_deref(), Some("AES256"), "{name}");
+        }
+    }
+}

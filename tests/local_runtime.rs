@@ -102,6 +102,10 @@ fn fake_spec(dir: &Path, name: &str) -> FunctionProcessSpec {
 macro_rules! require_curl {
     () => {
         if !have_curl() {
+            assert!(
+                std::env::var_os("STACKCTL_REQUIRE_TOOLS").is_none(),
+                "curl is required here (STACKCTL_REQUIRE_TOOLS is set)"
+            );
             eprintln!("curl not found: skipping");
             return;
         }

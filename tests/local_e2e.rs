@@ -267,7 +267,25 @@ fn the_pipeline_runs_end_to_end_and_down_leaves_nothing() {
     let file = stack_file(dir.path(), |t| t);
     let cloud = dir.path().join("cloud");
     ok(stackctl(&file, &["up"]));
-    assert_eq!(stackctl(&file, &["diff"]).status.code(), Some(0));
+    let quiet = stackctl(&file, &["diff"]);
+    assert_eq!(quiet.status.code(), Some(0), "{}", text(&quiet));
+    // `-v` adds, on stderr, each package and each unchanged resource.
+    let verbose = stackctl(&file, &["-v", "diff"]);
+    assert_eq!(verbose.status.code(), Some(0), "{}", text(&verbose));
+    let (quiet_err, verbose_err) = (
+        String::from_utf8_lossy(&quiet.stderr),
+        String::from_utf8_lossy(&verbose.stderr),
+    );
+    for detail in [
+        "package processor: ",
+        "CodeSha256 ",
+        &format!("  = bucket {RAW} (unchanged)"),
+        "  = role cartpipe-promotion (unchanged)",
+    ] {
+        assert!(verbose_err.contains(detail), "{detail}: {}", text(&verbose));
+        assert!(!quiet_err.contains(detail), "{detail}: {}", text(&quiet));
+    }
+    assert_eq!(verbose.stdout, quiet.stdout, "-v changes stderr only");
 
     let run = ok(stackctl(
         &file,

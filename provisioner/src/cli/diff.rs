@@ -22,8 +22,9 @@ async fn run_on<C: Cloud>(
     printer: &Printer,
     cloud: Arc<C>,
 ) -> anyhow::Result<ExitCode> {
-    let packages = session.build_packages().await?;
+    let packages = session.build_packages(printer).await?;
     let (target, plan) = plan_up(session, cloud.clone(), &packages, false).await?;
+    show_unchanged(printer, &plan);
     printer.result(&PlanView::new(target, &plan));
     if session.stats {
         printer.stats(&cloud.stats());
@@ -33,6 +34,14 @@ async fn run_on<C: Cloud>(
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// With `-v`, the resources the plan leaves alone (the plan itself lists
+/// only changes).
+pub fn show_unchanged(printer: &Printer, plan: &Plan) {
+    for step in plan.steps.iter().filter(|s| !s.is_change()) {
+        printer.detail(format!("  = {} {} (unchanged)", step.id.kind, step.id.name));
+    }
 }
 
 /// Reads live state and plans `up`; shared by `diff` and `up`.

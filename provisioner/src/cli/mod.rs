@@ -52,7 +52,8 @@ pub struct Cli {
     /// Print API calls by operation, read and mutating apart (on stderr).
     #[arg(long, global = true)]
     pub stats: bool,
-    /// More detail (repeat for more).
+    /// More detail on stderr: each built package (zip, size, CodeSha256,
+    /// toolchain, glibc) and the resources a plan leaves unchanged.
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
     #[command(subcommand)]

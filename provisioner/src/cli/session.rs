@@ -9,6 +9,7 @@ use anyhow::{Context as _, bail};
 use super::Cli;
 use crate::desired::{self, PackageRef};
 use crate::model::Resource;
+use crate::output::Printer;
 use crate::package::{Arch, BuildRequest, Builder};
 use crate::provider::Cloud;
 use crate::provider::aws::AwsCloud;
@@ -81,7 +82,11 @@ impl Session {
 
     /// Builds every function's package (one cargo invocation per source
     /// folder), keyed by function id.
-    pub async fn build_packages(&self) -> anyhow::Result<BTreeMap<String, PackageRef>> {
+    /// With `-v`, one line per package: zip, size, CodeSha256, toolchain.
+    pub async fn build_packages(
+        &self,
+        printer: &Printer,
+    ) -> anyhow::Result<BTreeMap<String, PackageRef>> {
         let mut by_source: BTreeMap<&std::path::Path, Vec<(&String, BuildRequest)>> =
             BTreeMap::new();
         for (id, f) in &self.stack.functions {
@@ -111,6 +116,16 @@ impl Session {
                 })?;
             for ((id, req), package) in reqs.iter().zip(packages) {
                 debug_assert_eq!(package.function_binary, req.binary);
+                printer.detail(format!(
+                    "package {id}: {} ({} bytes, CodeSha256 {}, {} toolchain, glibc {})",
+                    package.zip_path.display(),
+                    package.size,
+                    package.code_sha256,
+                    package.toolchain,
+                    package
+                        .glibc_max
+                        .map_or_else(|| "none (static)".to_owned(), |(a, b)| format!("≤ {a}.{b}")),
+                ));
                 out.insert(
                     (*id).clone(),
                     PackageRef {

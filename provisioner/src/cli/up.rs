@@ -51,8 +51,9 @@ async fn run_on<C: Cloud>(
     adopt: bool,
     cloud: Arc<C>,
 ) -> anyhow::Result<ExitCode> {
-    let packages = session.build_packages().await?;
+    let packages = session.build_packages(printer).await?;
     let (target, plan) = super::diff::plan_up(session, cloud.clone(), &packages, adopt).await?;
+    super::diff::show_unchanged(printer, &plan);
     if !plan.conflicts.is_empty() {
         printer.note(PlanView::new(target, &plan));
         bail!(

@@ -361,6 +361,74 @@ fn the_pipeline_runs_end_to_end_and_down_leaves_nothing() {
 }
 
 #[test]
+fn logs_follow_prints_old_and_new_invocations_once_each() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = stack_file(dir.path(), |t| t);
+    ok(stackctl(&file, &["up"]));
+    let invoke = || {
+        ok(stackctl(
+            &file,
+            &[
+                "invoke",
+                "generator",
+                "--payload",
+                r#"{"rows": 50, "seed": 1}"#,
+            ],
+        ))
+    };
+    invoke();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_stackctl"))
+        .arg("-f")
+        .arg(&file)
+        .args(["logs", "processor", "--follow"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let (tx, lines) = mpsc::channel();
+    let stdout = child.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    // Deadlines against a hang, not timing assertions.
+    let wait_reports = |n: usize, seen: &mut Vec<String>| {
+        while seen
+            .iter()
+            .filter(|l| l.contains("REPORT RequestId: "))
+            .count()
+            < n
+        {
+            let line = lines
+                .recv_timeout(Duration::from_secs(60))
+                .unwrap_or_else(|_| panic!("waiting for REPORT {n}; saw {seen:?}"));
+            seen.push(line);
+        }
+    };
+    let mut seen = Vec::new();
+    wait_reports(1, &mut seen);
+    invoke();
+    wait_reports(2, &mut seen);
+    // Several more polls: nothing printed twice.
+    std::thread::sleep(Duration::from_millis(2500));
+    seen.extend(lines.try_iter());
+    let _ = child.kill();
+    let _ = child.wait();
+    let starts = seen
+        .iter()
+        .filter(|l| l.contains("START RequestId: "))
+        .count();
+    let reports = seen
+        .iter()
+        .filter(|l| l.contains("REPORT RequestId: "))
+        .count();
+    assert_eq!((starts, reports), (2, 2), "{seen:#?}");
+}
+
+#[test]
 fn uploads_through_the_endpoint_trigger_the_pipeline_and_lose_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let file = stack_file(dir.path(), |t| t);

@@ -11,6 +11,57 @@ use crate::output::Printer;
 use crate::spec::Target;
 
 const POLL: Duration = Duration::from_secs(1);
+/// How far back each `--follow` poll looks again. An invocation's lines can
+/// be stored after newer ones of another (the local cloud stores them when
+/// the invocation ends; CloudWatch ingests late), at most a Lambda timeout
+/// (15 minutes) later.
+const LOOKBACK_MS: u64 = 16 * 60 * 1000;
+
+/// One log event: timestamp (ms), stream, message.
+type Event = (u64, String, String);
+
+/// What `--follow` has printed, so that overlapping polls print every event
+/// exactly once, late ones included.
+#[derive(Default)]
+struct Follower {
+    /// Printed events (counted: a stream may log the same line twice in the
+    /// same millisecond) no older than the lookback window.
+    printed: std::collections::HashMap<Event, usize>,
+    newest: Option<u64>,
+}
+
+impl Follower {
+    /// The events of one poll not printed before, oldest first.
+    fn take_new(&mut self, mut events: Vec<Event>) -> Vec<Event> {
+        events.sort();
+        let mut this_poll: std::collections::HashMap<&Event, usize> = Default::default();
+        let mut fresh = Vec::new();
+        for e in &events {
+            let n = this_poll.entry(e).or_default();
+            *n += 1;
+            let done = self.printed.get(e).copied().unwrap_or(0);
+            if *n > done {
+                fresh.push(e.clone());
+            }
+        }
+        for e in &fresh {
+            *self.printed.entry(e.clone()).or_default() += 1;
+        }
+        if let Some(max) = events.iter().map(|e| e.0).max() {
+            self.newest = Some(self.newest.map_or(max, |n| n.max(max)));
+        }
+        if let Some(from) = self.since() {
+            self.printed.retain(|e, _| e.0 >= from);
+        }
+        fresh
+    }
+
+    /// Where the next poll starts: the lookback window before the newest
+    /// event seen.
+    fn since(&self) -> Option<u64> {
+        self.newest.map(|n| n.saturating_sub(LOOKBACK_MS))
+    }
+}
 
 fn now_ms() -> u64 {
     std::time::SystemTime::now()
@@ -29,7 +80,8 @@ pub async fn run(
         bail!("no function `{function}` in stack {}", session.stack.name);
     }
     let group = session.stack.log_group_name(function);
-    let mut since = since_minutes.map(|m| now_ms().saturating_sub(m * 60_000));
+    let floor = since_minutes.map(|m| now_ms().saturating_sub(m * 60_000));
+    let mut since = floor;
     let aws = match &session.target {
         Target::Aws { .. } => Some(session.aws().await?.clients().logs),
         Target::Local { .. } => None,
@@ -39,6 +91,7 @@ pub async fn run(
     } else {
         None
     };
+    let mut follower = Follower::default();
     loop {
         let events: Vec<(u64, String, String)> = if let Some(client) = &aws {
             let mut out = Vec::new();
@@ -75,17 +128,19 @@ pub async fn run(
         } else {
             Vec::new()
         };
-        for (ts, stream, message) in &events {
+        for (ts, stream, message) in follower.take_new(events) {
             let line = format!(
                 "{} {stream} {}",
-                crate::provider::local::events::iso8601(*ts, true),
+                crate::provider::local::events::iso8601(ts, true),
                 message.trim_end()
             );
             printer.line(&line);
         }
-        if let Some(last) = events.iter().map(|e| e.0).max() {
-            since = Some(last + 1);
-        }
+        // Never earlier than the user's `--since`.
+        since = match (follower.since(), floor) {
+            (Some(window), Some(floor)) => Some(window.max(floor)),
+            (window, floor) => window.or(floor),
+        };
         if !follow {
             return Ok(ExitCode::SUCCESS);
         }
@@ -93,5 +148,49 @@ pub async fn run(
             _ = tokio::time::sleep(POLL) => {}
             _ = tokio::signal::ctrl_c() => return Ok(ExitCode::SUCCESS),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ev(ts: u64, stream: &str, message: &str) -> Event {
+        (ts, stream.to_owned(), message.to_owned())
+    }
+
+    #[test]
+    fn follow_prints_every_event_once_late_ones_included() {
+        let mut f = Follower::default();
+        let first = vec![ev(20_000, "b", "START b"), ev(10_000, "a", "START a")];
+        assert_eq!(
+            f.take_new(first.clone()),
+            [ev(10_000, "a", "START a"), ev(20_000, "b", "START b")]
+        );
+        // The next poll sees the same events again plus one stored late,
+        // older than the newest printed (an invocation that ended later).
+        let mut second = first;
+        second.push(ev(15_000, "a", "END a"));
+        assert_eq!(f.take_new(second.clone()), [ev(15_000, "a", "END a")]);
+        assert_eq!(f.take_new(second), []);
+        assert_eq!(f.since(), Some(0));
+    }
+
+    #[test]
+    fn the_same_line_twice_in_one_millisecond_is_printed_twice() {
+        let mut f = Follower::default();
+        let twice = vec![ev(5, "s", "tick"), ev(5, "s", "tick")];
+        assert_eq!(f.take_new(twice.clone()).len(), 2);
+        assert_eq!(f.take_new(twice).len(), 0);
+    }
+
+    #[test]
+    fn the_window_moves_with_the_newest_event_and_forgets_older_ones() {
+        let mut f = Follower::default();
+        f.take_new(vec![ev(1_000, "s", "old")]);
+        let newest = 1_000 + LOOKBACK_MS + 5;
+        f.take_new(vec![ev(newest, "s", "new")]);
+        assert_eq!(f.since(), Some(1_005));
+        assert!(f.printed.keys().all(|e| e.0 >= 1_005));
     }
 }

@@ -125,6 +125,97 @@ async fn create_function_waits_out_iam_propagation() {
 }
 
 #[tokio::test]
+async fn create_function_waits_until_the_function_is_active() {
+    let create = mock!(aws_sdk_lambda::Client::create_function).then_output(|| {
+        CreateFunctionOutput::builder()
+            .function_name("s-f")
+            .state(State::Pending)
+            .build()
+    });
+    let poll = mock!(aws_sdk_lambda::Client::get_function_configuration)
+        .sequence()
+        .output(|| {
+            GetFunctionConfigurationOutput::builder()
+                .state(State::Pending)
+                .build()
+        })
+        .times(2)
+        .output(|| {
+            GetFunctionConfigurationOutput::builder()
+                .state(State::Active)
+                .last_update_status(LastUpdateStatus::Successful)
+                .build()
+        })
+        .build();
+    let cloud = cloud(&[&create, &poll], &[], AwsOptions::fast());
+    let pkg = package();
+    ResourceProvider::<Function>::create(&cloud, &function(pkg.path()))
+        .await
+        .expect("created once Active");
+    assert_eq!(create.num_calls(), 1);
+    assert_eq!(poll.num_calls(), 3, "polled until Active");
+}
+
+#[tokio::test]
+async fn a_function_that_fails_to_become_active_is_an_error_naming_it() {
+    let create = mock!(aws_sdk_lambda::Client::create_function).then_output(|| {
+        CreateFunctionOutput::builder()
+            .function_name("s-f")
+            .state(State::Pending)
+            .build()
+    });
+    let poll = mock!(aws_sdk_lambda::Client::get_function_configuration).then_output(|| {
+        GetFunctionConfigurationOutput::builder()
+            .state(State::Failed)
+            .state_reason("The provided execution role does not have permissions")
+            .build()
+    });
+    let cloud = cloud(&[&create, &poll], &[], AwsOptions::fast());
+    let pkg = package();
+    let err = ResourceProvider::<Function>::create(&cloud, &function(pkg.path()))
+        .await
+        .expect_err("Failed is not Active");
+    let msg = err.to_string();
+    assert!(msg.contains("s-f"), "{msg}");
+    assert!(
+        msg.contains("Failed") || msg.contains("execution role"),
+        "{msg}"
+    );
+}
+
+#[tokio::test]
+async fn a_bucket_name_taken_by_another_account_is_a_clear_conflict() {
+    let taken = mock!(aws_sdk_s3::Client::create_bucket).then_http_response(|| {
+        aws_smithy_runtime_api::http::Response::new(
+            aws_smithy_runtime_api::http::StatusCode::try_from(409).unwrap(),
+            aws_smithy_types::body::SdkBody::from(
+                "<Error><Code>BucketAlreadyExists</Code><Message>The requested bucket name is not available.</Message></Error>",
+            ),
+        )
+    });
+    let cloud = cloud(&[], &[&taken], AwsOptions::fast());
+    let bucket = stackctl::model::Bucket {
+        name: "cartpipe-raw-123456789012-us-east-1".into(),
+        versioning: true,
+        public_access_block: true,
+        encryption: Some("AES256".into()),
+        policy: None,
+        tags: Default::default(),
+    };
+    let err = ResourceProvider::<stackctl::model::Bucket>::create(&cloud, &bucket)
+        .await
+        .expect_err("taken");
+    assert!(matches!(err, ProviderError::Conflict { .. }), "{err:?}");
+    let msg = err.to_string();
+    assert!(msg.contains("cartpipe-raw-123456789012-us-east-1"), "{msg}");
+    assert!(
+        msg.contains("another AWS account") && msg.contains("bucket_name"),
+        "{msg}"
+    );
+    assert_eq!(taken.num_calls(), 1, "fatal: not retried");
+}
+
+#[tokio::test]
 async fn update_retries_resource_conflict_then_waits_for_the_update() {
     let update = mock!(aws_sdk_lambda::Client::update_function_configuration)
         .sequence()

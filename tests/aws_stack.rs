@@ -16,6 +16,9 @@ use std::process::{Command, Output};
 use cli::{ok, repo_root, text};
 use serde_json::Value;
 
+/// Same-shaped resources that are not the stack's (no owner tag).
+const UNTAGGED_BUCKET: &str = "cartpipe-scratch-untagged";
+const UNTAGGED_ROLE: &str = "cartpipe-scratch-untagged";
 const REGION: &str = "us-east-1";
 const RAW: &str = "cartpipe-raw-123456789012-us-east-1";
 const CONSUMPTION: &str = "cartpipe-consumption-123456789012-us-east-1";
@@ -217,7 +220,20 @@ fn up_is_idempotent_repairs_drift_and_down_removes_only_what_it_owns() {
     assert_eq!(diff.stdout, again.stdout);
 
     // Down empties versioned buckets: object versions and delete markers.
+    // Resources of the same shape without the tag sit next to the stack's
+    // and must survive the same `down`.
     rt.block_on(async {
+        s3.create_bucket()
+            .bucket(UNTAGGED_BUCKET)
+            .send()
+            .await
+            .unwrap();
+        iam.create_role()
+            .role_name(UNTAGGED_ROLE)
+            .assume_role_policy_document(stackctl::desired::LAMBDA_TRUST_POLICY)
+            .send()
+            .await
+            .unwrap();
         for body in ["a", "b", "c"] {
             s3.put_object()
                 .bucket(RAW)
@@ -244,19 +260,15 @@ fn up_is_idempotent_repairs_drift_and_down_removes_only_what_it_owns() {
     ok(stackctl(&moto, &["down", "--yes"]));
     rt.block_on(async {
         let buckets = s3.list_buckets().send().await.unwrap();
-        assert!(
-            buckets
-                .buckets()
-                .iter()
-                .all(|b| !b.name().unwrap_or("").starts_with("cartpipe-"))
+        let buckets: Vec<&str> = buckets.buckets().iter().filter_map(|b| b.name()).collect();
+        assert_eq!(
+            buckets,
+            [UNTAGGED_BUCKET],
+            "only the untagged bucket is left"
         );
         let roles = iam.list_roles().send().await.unwrap();
-        assert!(
-            roles
-                .roles()
-                .iter()
-                .all(|r| !r.role_name().starts_with("cartpipe-"))
-        );
+        let roles: Vec<&str> = roles.roles().iter().map(|r| r.role_name()).collect();
+        assert_eq!(roles, [UNTAGGED_ROLE], "only the untagged role is left");
         let functions = lambda.list_functions().send().await.unwrap();
         assert!(functions.functions().is_empty());
         let groups = logs.describe_log_groups().send().await.unwrap();
@@ -340,6 +352,41 @@ fn same_named_resources_without_the_tag_are_never_touched() {
         assert!(
             functions.functions().is_empty(),
             "up refused before creating anything"
+        );
+    });
+
+    // `--adopt` takes them over: tagged, reconciled, their data kept.
+    ok(stackctl(&moto, &["up", "--adopt"]));
+    let diff = stackctl(&moto, &["diff"]);
+    assert_eq!(diff.status.code(), Some(0), "{}", text(&diff));
+    rt.block_on(async {
+        let tags = s3.get_bucket_tagging().bucket(RAW).send().await.unwrap();
+        assert!(
+            tags.tag_set()
+                .iter()
+                .any(|t| t.key() == "stackctl:stack" && t.value() == "cartpipe"),
+            "{tags:?}"
+        );
+        let body = s3
+            .get_object()
+            .bucket(RAW)
+            .key("precious.csv")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            body.body.collect().await.unwrap().into_bytes().as_ref(),
+            b"keep me"
+        );
+        let policy = iam
+            .get_role_policy()
+            .role_name("cartpipe-processor")
+            .policy_name("stackctl-access")
+            .send()
+            .await;
+        assert!(
+            policy.is_ok(),
+            "the adopted role got its policy: {policy:?}"
         );
     });
 }

@@ -360,6 +360,53 @@ fn the_pipeline_runs_end_to_end_and_down_leaves_nothing() {
     assert!(object(&cloud, RAW, "cart_abandonment_data.csv").is_none());
 }
 
+/// The README's quick start, on a temporary local cloud: `demo` provisions,
+/// runs the cascade and points at output files that hold the outputs.
+#[test]
+fn demo_runs_the_pipeline_and_points_at_its_outputs() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = stack_file(dir.path(), |t| t);
+    let demo = ok(stackctl(&file, &["demo"]));
+    let stdout = String::from_utf8_lossy(&demo.stdout);
+    assert!(
+        stdout.contains("3 invocations, all succeeded."),
+        "{}",
+        text(&demo)
+    );
+    assert!(
+        stdout.contains("Top products by abandoned value:"),
+        "{stdout}"
+    );
+    // Every path it prints is the object's latest version, as a file.
+    let cloud = dir.path().join("cloud");
+    for (bucket, key) in [
+        (RAW, "cart_abandonment_data.csv"),
+        (CONSUMPTION, "cart_aggregated_data.csv"),
+        (CONSUMPTION, "promotion_data.csv"),
+    ] {
+        let object_line = format!("s3://{bucket}/{key}");
+        let path = stdout
+            .lines()
+            .skip_while(|l| l.trim() != object_line)
+            .nth(1)
+            .map(str::trim)
+            .unwrap_or_else(|| panic!("no path after {object_line}: {stdout}"));
+        assert_eq!(
+            std::fs::read(path).unwrap(),
+            object(&cloud, bucket, key).unwrap(),
+            "{object_line}"
+        );
+    }
+    // The preview is the aggregate's header and first rows.
+    let aggregate =
+        String::from_utf8(object(&cloud, CONSUMPTION, "cart_aggregated_data.csv").unwrap())
+            .unwrap();
+    let first = aggregate.lines().nth(1).unwrap();
+    assert!(stdout.contains(&format!("  {first}\n")), "{stdout}");
+    // A second demo is a no-op up and a second run.
+    ok(stackctl(&file, &["demo"]));
+}
+
 #[test]
 fn logs_follow_prints_old_and_new_invocations_once_each() {
     let dir = tempfile::tempdir().unwrap();

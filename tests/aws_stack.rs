@@ -120,6 +120,52 @@ fn up_is_idempotent_repairs_drift_and_down_removes_only_what_it_owns() {
     assert_eq!(mutating, 0);
     assert!(reads <= 40, "a no-op diff takes {reads} read calls");
 
+    // `logs` reads CloudWatch Logs on an AWS target, with read-only calls.
+    rt.block_on(async {
+        let group = "/aws/lambda/cartpipe-processor";
+        let stream = "2026/11/26/[$LATEST]0123abcd";
+        logs.create_log_stream()
+            .log_group_name(group)
+            .log_stream_name(stream)
+            .send()
+            .await
+            .unwrap();
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_millis() as i64;
+        logs.put_log_events()
+            .log_group_name(group)
+            .log_stream_name(stream)
+            .log_events(
+                aws_sdk_cloudwatchlogs::types::InputLogEvent::builder()
+                    .timestamp(now)
+                    .message("hello from the processor")
+                    .build()
+                    .unwrap(),
+            )
+            .send()
+            .await
+            .unwrap();
+    });
+    let read = ok(stackctl(&moto, &["logs", "processor", "--json", "--stats"]));
+    let stdout = String::from_utf8_lossy(&read.stdout);
+    assert!(
+        stdout.contains("[$LATEST]0123abcd hello from the processor"),
+        "{}",
+        text(&read)
+    );
+    let (reads, mutating) = api_calls(&read);
+    assert_eq!((reads >= 1, mutating), (true, 0), "{}", text(&read));
+    // `--region` overrides the chain: that log group is not in eu-west-1.
+    let elsewhere = stackctl(&moto, &["--region", "eu-west-1", "logs", "processor"]);
+    assert_eq!(elsewhere.status.code(), Some(1), "{}", text(&elsewhere));
+    assert!(
+        String::from_utf8_lossy(&elsewhere.stderr).contains("/aws/lambda/cartpipe-processor"),
+        "{}",
+        text(&elsewhere)
+    );
+
     // Drift behind stackctl's back.
     rt.block_on(async {
         use aws_sdk_s3::types::{BucketVersioningStatus, VersioningConfiguration};

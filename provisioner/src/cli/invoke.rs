@@ -212,9 +212,12 @@ pub async fn run(
             ExitCode::SUCCESS
         });
     }
-    let client = session.aws().await?.clients().lambda;
-    let report = invoke_aws(&client, &function_name, payload).await?;
+    let cloud = session.aws().await?;
+    let report = invoke_aws(&cloud.clients().lambda, &function_name, payload).await?;
     printer.result(&report);
+    if session.stats {
+        printer.stats(&crate::provider::Cloud::stats(&*cloud));
+    }
     Ok(if report.failed() {
         ExitCode::from(1)
     } else {

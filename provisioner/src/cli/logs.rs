@@ -82,9 +82,17 @@ pub async fn run(
     let group = session.stack.log_group_name(function);
     let floor = since_minutes.map(|m| now_ms().saturating_sub(m * 60_000));
     let mut since = floor;
-    let aws = match &session.target {
-        Target::Aws { .. } => Some(session.aws().await?.clients().logs),
+    let aws_cloud = match &session.target {
+        Target::Aws { .. } => Some(session.aws().await?),
         Target::Local { .. } => None,
+    };
+    let aws = aws_cloud.as_ref().map(|c| c.clients().logs);
+    // `--stats`: the CloudWatch Logs calls made, when the command ends.
+    let finish = || {
+        if let (true, Some(cloud)) = (session.stats, &aws_cloud) {
+            printer.stats(&crate::provider::Cloud::stats(&**cloud));
+        }
+        Ok(ExitCode::SUCCESS)
     };
     let local = if aws.is_none() {
         Some(session.local()?)
@@ -142,11 +150,11 @@ pub async fn run(
             (window, floor) => window.or(floor),
         };
         if !follow {
-            return Ok(ExitCode::SUCCESS);
+            return finish();
         }
         tokio::select! {
             _ = tokio::time::sleep(POLL) => {}
-            _ = tokio::signal::ctrl_c() => return Ok(ExitCode::SUCCESS),
+            _ = tokio::signal::ctrl_c() => return finish(),
         }
     }
 }

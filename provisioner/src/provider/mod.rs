@@ -95,9 +95,10 @@ impl ApiStats {
         self.mutating.values().sum()
     }
 
-    /// Reads are the operations that only look: Get*, List*, Describe*, Head*.
+    /// Reads are the operations that only look: Get*, List*, Describe*,
+    /// Head*, Filter* (CloudWatch Logs' FilterLogEvents).
     pub fn is_read(operation: &str) -> bool {
-        ["Get", "List", "Describe", "Head"]
+        ["Get", "List", "Describe", "Head", "Filter"]
             .iter()
             .any(|p| operation.starts_with(p))
     }

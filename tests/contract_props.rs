@@ -828,7 +828,8 @@ proptest! {
 
 /// Big files are read in parallel slices (more than 4 MiB per core): one
 /// file of that size, with the same mix of broken rows, must still agree
-/// with the model byte for byte.
+/// with the model byte for byte. (On a one-core machine it is read in one
+/// slice; `contract::read`'s own tests force many slices on any machine.)
 #[test]
 fn a_file_big_enough_to_be_read_in_slices_matches_the_model() {
     use proptest::strategy::ValueTree as _;

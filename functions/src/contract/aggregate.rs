@@ -78,6 +78,15 @@ pub fn aggregate_products(rows: &ValidRows) -> Result<ProductAggregate, Contract
 const PAIR: u64 = 100_000;
 
 pub fn rank_promotions(rows: &ValidRows, top_n: usize) -> Result<Promotions, ContractError> {
+    // `read_raw` only lets 5-digit product ids through; a frame built by
+    // other means must not merge pairs by overflowing the packed key.
+    if let Some(max) = rows.frame.column("product_id")?.u32()?.max()
+        && u64::from(max) >= PAIR
+    {
+        return Err(ContractError::Engine(format!(
+            "product id {max} has more than 5 digits"
+        )));
+    }
     let pairs = rows
         .frame
         .clone()

@@ -11,29 +11,42 @@ use crate::output::Printer;
 use crate::spec::Target;
 
 const POLL: Duration = Duration::from_secs(1);
-/// How far back each `--follow` poll looks again. An invocation's lines can
-/// be stored after newer ones of another (the local cloud stores them when
-/// the invocation ends; CloudWatch ingests late), at most a Lambda timeout
-/// (15 minutes) later.
-const LOOKBACK_MS: u64 = 16 * 60 * 1000;
+/// How far back each `--follow` poll looks again on the local target: the
+/// local cloud stores an invocation's lines when it ends, so they can land
+/// after newer lines of another invocation, at most a Lambda timeout (15
+/// minutes) later. Reading local files is cheap.
+const LOCAL_LOOKBACK_MS: u64 = 16 * 60 * 1000;
+/// The same on AWS: Lambda ships lines as they are written and CloudWatch
+/// ingests them within seconds; a longer window would re-read a busy group
+/// every second and run into FilterLogEvents' request quota.
+const AWS_LOOKBACK_MS: u64 = 60 * 1000;
 
 /// One log event: timestamp (ms), stream, message.
 type Event = (u64, String, String);
 
 /// What `--follow` has printed, so that overlapping polls print every event
 /// exactly once, late ones included.
-#[derive(Default)]
 struct Follower {
     /// Printed events (counted: a stream may log the same line twice in the
     /// same millisecond) no older than the lookback window.
     printed: std::collections::HashMap<Event, usize>,
     newest: Option<u64>,
+    lookback_ms: u64,
 }
 
 impl Follower {
-    /// The events of one poll not printed before, oldest first.
+    fn new(lookback_ms: u64) -> Self {
+        Self {
+            printed: Default::default(),
+            newest: None,
+            lookback_ms,
+        }
+    }
+
+    /// The events of one poll not printed before, oldest first; events of
+    /// the same millisecond keep the order they were stored in.
     fn take_new(&mut self, mut events: Vec<Event>) -> Vec<Event> {
-        events.sort();
+        events.sort_by_key(|e| e.0);
         let mut this_poll: std::collections::HashMap<&Event, usize> = Default::default();
         let mut fresh = Vec::new();
         for e in &events {
@@ -59,7 +72,7 @@ impl Follower {
     /// Where the next poll starts: the lookback window before the newest
     /// event seen.
     fn since(&self) -> Option<u64> {
-        self.newest.map(|n| n.saturating_sub(LOOKBACK_MS))
+        self.newest.map(|n| n.saturating_sub(self.lookback_ms))
     }
 }
 
@@ -99,7 +112,11 @@ pub async fn run(
     } else {
         None
     };
-    let mut follower = Follower::default();
+    let mut follower = Follower::new(if aws.is_some() {
+        AWS_LOOKBACK_MS
+    } else {
+        LOCAL_LOOKBACK_MS
+    });
     loop {
         let events: Vec<(u64, String, String)> = if let Some(client) = &aws {
             let mut out = Vec::new();
@@ -169,7 +186,7 @@ mod tests {
 
     #[test]
     fn follow_prints_every_event_once_late_ones_included() {
-        let mut f = Follower::default();
+        let mut f = Follower::new(LOCAL_LOOKBACK_MS);
         let first = vec![ev(20_000, "b", "START b"), ev(10_000, "a", "START a")];
         assert_eq!(
             f.take_new(first.clone()),
@@ -186,7 +203,7 @@ mod tests {
 
     #[test]
     fn the_same_line_twice_in_one_millisecond_is_printed_twice() {
-        let mut f = Follower::default();
+        let mut f = Follower::new(LOCAL_LOOKBACK_MS);
         let twice = vec![ev(5, "s", "tick"), ev(5, "s", "tick")];
         assert_eq!(f.take_new(twice.clone()).len(), 2);
         assert_eq!(f.take_new(twice).len(), 0);
@@ -194,11 +211,32 @@ mod tests {
 
     #[test]
     fn the_window_moves_with_the_newest_event_and_forgets_older_ones() {
-        let mut f = Follower::default();
+        let mut f = Follower::new(AWS_LOOKBACK_MS);
         f.take_new(vec![ev(1_000, "s", "old")]);
-        let newest = 1_000 + LOOKBACK_MS + 5;
+        let newest = 1_000 + AWS_LOOKBACK_MS + 5;
         f.take_new(vec![ev(newest, "s", "new")]);
         assert_eq!(f.since(), Some(1_005));
         assert!(f.printed.keys().all(|e| e.0 >= 1_005));
+    }
+
+    #[test]
+    fn lines_of_one_millisecond_keep_their_stored_order() {
+        let mut f = Follower::new(LOCAL_LOOKBACK_MS);
+        let stored = vec![
+            ev(7, "s", "RequestId: r Error: boom"),
+            ev(7, "s", "END RequestId: r"),
+            ev(7, "s", "REPORT RequestId: r"),
+            ev(3, "s", "START RequestId: r"),
+        ];
+        let printed: Vec<String> = f.take_new(stored).into_iter().map(|e| e.2).collect();
+        assert_eq!(
+            printed,
+            [
+                "START RequestId: r",
+                "RequestId: r Error: boom",
+                "END RequestId: r",
+                "REPORT RequestId: r"
+            ]
+        );
     }
 }

@@ -57,14 +57,16 @@ pub fn zip_bootstrap(binary: &Path, out: &Path) -> Result<(), PackageError> {
 /// Zip `binary` into `out` (atomically) and return the zip's bytes: what the
 /// package builder does for every function on every run.
 ///
-/// The zip is a pure function of the binary's bytes, so when `out` already
-/// holds the zip of these bytes it is read back instead of rebuilt: deflate at
-/// level 9 costs seconds on a 50 MB binary, and `diff` and `up` package on
-/// every run. A sidecar `<out>.input-sha256` records the SHA-256 of the
-/// binary and of the zip made from it; the zip is reused only when both still
-/// match, so a zip edited or truncated on disk is rebuilt, never deployed.
+/// For one build of stackctl the zip is a pure function of the binary's
+/// bytes, so when `out` already holds the zip of these bytes it is read back
+/// instead of rebuilt: deflate at level 9 costs seconds on a 50 MB binary,
+/// and `diff` and `up` package on every run. A sidecar `<out>.input-sha256`
+/// records the SHA-256 of the binary (with [`format_fingerprint`], so that a
+/// stackctl whose zips differ never reuses another's) and of the zip made
+/// from it; the zip is reused only when both still match, so a zip edited or
+/// truncated on disk is rebuilt, never deployed.
 pub(crate) fn zip_bootstrap_cached(binary: &[u8], out: &Path) -> Result<Vec<u8>, PackageError> {
-    let input = hex_sha256(binary);
+    let input = format!("{}+{}", hex_sha256(binary), format_fingerprint());
     let stamp = stamp_path(out);
     if let Some(kept) = read_if_fresh(out, &stamp, &input) {
         return Ok(kept);
@@ -89,6 +91,25 @@ fn read_if_fresh(out: &Path, stamp: &Path, input: &str) -> Option<Vec<u8>> {
     }
     let kept = std::fs::read(out).ok()?;
     (hex_sha256(&kept) == recorded_zip).then_some(kept)
+}
+
+/// What this build of stackctl makes of a fixed sample: any change to the
+/// zip layout, the deflate level or the deflate implementation (a `zip` or
+/// `zlib-rs` upgrade) changes it. Computed once per process (microseconds).
+fn format_fingerprint() -> &'static str {
+    static FINGERPRINT: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    FINGERPRINT.get_or_init(|| {
+        // Text with repeats and noise, so that deflate has choices to make.
+        let sample: Vec<u8> = (0u32..4096)
+            .map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8 % 7 + b'a')
+            .collect();
+        match zip_bootstrap_bytes(&sample) {
+            Ok(zip) => hex_sha256(&zip)[..16].to_owned(),
+            // Unreachable in practice; an empty fingerprint just never matches
+            // a stamp written with one.
+            Err(_) => String::new(),
+        }
+    })
 }
 
 fn stamp_path(out: &Path) -> std::path::PathBuf {
@@ -170,5 +191,26 @@ mod cache_tests {
         ok(std::fs::write(&out, b"tampered"));
         assert_eq!(ok(zip_bootstrap_cached(b"one", &out)), good);
         assert_eq!(ok(std::fs::read(&out)), good);
+    }
+
+    #[test]
+    fn a_zip_stamped_by_another_zip_format_is_rebuilt() {
+        let dir = ok(tempfile::tempdir());
+        let out = dir.path().join("p.zip");
+        let good = ok(zip_bootstrap_cached(b"one", &out));
+        // The same binary and zip, stamped by a stackctl whose zips differ.
+        let stamp = stamp_path(&out);
+        let record = ok(std::fs::read_to_string(&stamp));
+        let other = record.replacen(format_fingerprint(), "0000000000000000", 1);
+        assert_ne!(record, other);
+        ok(std::fs::write(&stamp, other));
+        let inode = |p: &Path| {
+            use std::os::unix::fs::MetadataExt as _;
+            ok(std::fs::metadata(p)).ino()
+        };
+        let before = inode(&out);
+        assert_eq!(ok(zip_bootstrap_cached(b"one", &out)), good);
+        assert_ne!(inode(&out), before, "rebuilt, not reused");
+        assert_eq!(ok(std::fs::read_to_string(&stamp)), record);
     }
 }

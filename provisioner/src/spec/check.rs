@@ -43,7 +43,7 @@ const TOP_ALLOWED: &str = "a mapping with keys stack, default_target, targets, v
 const BUILD_ALLOWED: &str = "`{ profile: NAME }`: the cargo profile the function packages are \
      built with";
 const PROFILE_ALLOWED: &str = "a cargo profile name (letters, digits, `-`, `_`; not debug, \
-     test or bench), such as release or lambda";
+     test, bench, doc or check), such as release or lambda";
 const PATTERN_ALLOWED: &str = "text with the placeholders {stack}, {bucket}, {account}, {region}";
 const REGION_ALLOWED: &str = "an AWS region such as us-east-1 or eu-west-3 \
      ([a-z]{2}(-[a-z]+)+-digit)";

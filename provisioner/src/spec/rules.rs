@@ -79,8 +79,9 @@ pub fn stack_name_problem(s: &str) -> Option<&'static str> {
     None
 }
 
-/// Cargo profile names: letters, digits, `-`, `_` (what cargo accepts), and
-/// none of cargo's names that are not build profiles for shipping.
+/// Cargo profile names: letters, digits, `-`, `_`, and none of cargo's names
+/// that are not profiles to ship with. Cargo has a few more rules of its own
+/// (reserved words such as `build`); it reports those when it builds.
 pub fn cargo_profile_problem(s: &str) -> Option<&'static str> {
     if s.is_empty() {
         return Some("must not be empty");

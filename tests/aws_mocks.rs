@@ -125,14 +125,19 @@ async fn create_function_waits_out_iam_propagation() {
     assert_eq!(cloud.stats().reads(), 0, "Active at once: no polling");
 }
 
-#[tokio::test]
-async fn create_function_waits_until_the_function_is_active() {
-    let create = mock!(aws_sdk_lambda::Client::create_function).then_output(|| {
+/// CreateFunction answering State Pending, as Lambda does for a new function.
+fn pending_create() -> Rule {
+    mock!(aws_sdk_lambda::Client::create_function).then_output(|| {
         CreateFunctionOutput::builder()
             .function_name("s-f")
             .state(State::Pending)
             .build()
-    });
+    })
+}
+
+#[tokio::test]
+async fn create_function_waits_until_the_function_is_active() {
+    let create = pending_create();
     let poll = mock!(aws_sdk_lambda::Client::get_function_configuration)
         .sequence()
         .output(|| {
@@ -159,12 +164,7 @@ async fn create_function_waits_until_the_function_is_active() {
 
 #[tokio::test]
 async fn a_function_that_fails_to_become_active_is_an_error_naming_it() {
-    let create = mock!(aws_sdk_lambda::Client::create_function).then_output(|| {
-        CreateFunctionOutput::builder()
-            .function_name("s-f")
-            .state(State::Pending)
-            .build()
-    });
+    let create = pending_create();
     let poll = mock!(aws_sdk_lambda::Client::get_function_configuration).then_output(|| {
         GetFunctionConfigurationOutput::builder()
             .state(State::Failed)

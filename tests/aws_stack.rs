@@ -54,6 +54,18 @@ fn api_calls(out: &Output) -> (u64, u64) {
     (sum("read"), sum("mutating"))
 }
 
+/// An object's bytes.
+async fn object(s3: &aws_sdk_s3::Client, bucket: &str, key: &str) -> Vec<u8> {
+    let out = s3
+        .get_object()
+        .bucket(bucket)
+        .key(key)
+        .send()
+        .await
+        .unwrap();
+    out.body.collect().await.unwrap().into_bytes().to_vec()
+}
+
 /// The changed steps of a `diff --json`, as (kind, name, action, [fields]).
 fn changes(out: &Output) -> Vec<(String, String, String, Vec<String>)> {
     let v: Value =
@@ -370,17 +382,7 @@ fn same_named_resources_without_the_tag_are_never_touched() {
     assert!(String::from_utf8_lossy(&diff.stdout).contains("is not this stack's"));
     ok(stackctl(&moto, &["down", "--yes"]));
     rt.block_on(async {
-        let body = s3
-            .get_object()
-            .bucket(RAW)
-            .key("precious.csv")
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(
-            body.body.collect().await.unwrap().into_bytes().as_ref(),
-            b"keep me"
-        );
+        assert_eq!(object(&s3, RAW, "precious.csv").await, b"keep me");
         assert!(
             s3.get_bucket_tagging().bucket(RAW).send().await.is_err(),
             "still untagged"
@@ -413,17 +415,7 @@ fn same_named_resources_without_the_tag_are_never_touched() {
                 .any(|t| t.key() == "stackctl:stack" && t.value() == "cartpipe"),
             "{tags:?}"
         );
-        let body = s3
-            .get_object()
-            .bucket(RAW)
-            .key("precious.csv")
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(
-            body.body.collect().await.unwrap().into_bytes().as_ref(),
-            b"keep me"
-        );
+        assert_eq!(object(&s3, RAW, "precious.csv").await, b"keep me");
         let policy = iam
             .get_role_policy()
             .role_name("cartpipe-processor")

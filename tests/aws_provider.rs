@@ -1056,7 +1056,7 @@ async fn whole_stack_up_noop_read_budget_and_down() {
     let live = read_live(fresh.clone(), &f.stack, &f.desired)
         .await
         .expect("read");
-    let plan = plan_down(&f.stack, &live);
+    let plan = plan_down(&f.stack, Some("us-east-1"), &live);
     assert_eq!(plan.steps.len(), f.desired.len() + 1);
     let report = apply(fresh.clone(), &plan, Arc::new(NoProgress)).await;
     assert_eq!(report.failed().count(), 0, "{report:#?}");

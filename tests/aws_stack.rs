@@ -277,6 +277,27 @@ fn up_is_idempotent_repairs_drift_and_down_removes_only_what_it_owns() {
     let again = stackctl(&moto, &["diff", "--json"]);
     assert_eq!(diff.stdout, again.stdout);
 
+    // The same stack in another region of the account: its roles (IAM is
+    // global) belong to us-east-1, so up there refuses and down there
+    // leaves them.
+    let west = stackctl(&moto, &["--region", "eu-west-1", "up"]);
+    assert_eq!(west.status.code(), Some(1), "{}", text(&west));
+    let stderr = String::from_utf8_lossy(&west.stderr);
+    for expected in [
+        "role cartpipe-processor exists and is not this stack's (owned by stack `cartpipe` in region us-east-1)",
+        "each region needs its own stack name",
+    ] {
+        assert!(stderr.contains(expected), "{expected}: {}", text(&west));
+    }
+    ok(stackctl(&moto, &["--region", "eu-west-1", "down", "--yes"]));
+    let diff = stackctl(&moto, &["diff"]);
+    assert_eq!(
+        diff.status.code(),
+        Some(0),
+        "us-east-1 untouched: {}",
+        text(&diff)
+    );
+
     // Down empties versioned buckets: object versions and delete markers.
     // Resources of the same shape without the tag sit next to the stack's
     // and must survive the same `down`.

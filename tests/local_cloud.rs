@@ -674,7 +674,7 @@ async fn whole_stack_up_diff_drift_and_down() {
     let live = read_live(fx.cloud.clone(), &fx.spec.name, &fx.desired())
         .await
         .expect("read");
-    let down = plan_down(&fx.spec.name, &live);
+    let down = plan_down(&fx.spec.name, Some("us-east-1"), &live);
     let report = apply(fx.cloud.clone(), &down, Arc::new(NoProgress)).await;
     assert!(report.failed().next().is_none(), "{report:?}");
     let live = read_live(fx.cloud.clone(), &fx.spec.name, &fx.desired())

@@ -110,6 +110,8 @@ pub fn desired(
         let role_name = stack.role_name(id);
         let log_group = stack.log_group_name(id);
         let function_arn = ctx.function_arn(&function_name);
+        let mut role_tags = tags.clone();
+        role_tags.insert(REGION_TAG.to_owned(), ctx.region.clone());
         out.push(Resource::Role(Role {
             name: role_name.clone(),
             trust_policy: canonical_json(LAMBDA_TRUST_POLICY),
@@ -121,7 +123,7 @@ pub fn desired(
                 )
                 .to_string(),
             )),
-            tags: tags.clone(),
+            tags: role_tags,
         }));
         out.push(Resource::LogGroup(LogGroup {
             name: log_group,

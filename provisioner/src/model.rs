@@ -12,6 +12,10 @@ use serde::{Deserialize, Serialize};
 
 /// The tag that marks what a stack owns; there is no other record.
 pub const OWNER_TAG: &str = "stackctl:stack";
+/// On IAM roles (global, while the rest of a stack is regional): the region
+/// of the stack that owns the role, so that the same stack deployed to two
+/// regions of one account never takes or deletes the other's roles.
+pub const REGION_TAG: &str = "stackctl:region";
 
 pub type Tags = BTreeMap<String, String>;
 
@@ -236,6 +240,13 @@ impl Resource {
     pub fn owner(&self) -> Option<&str> {
         self.tags()
             .and_then(|t| t.get(OWNER_TAG))
+            .map(String::as_str)
+    }
+
+    /// The owning stack's region by tag, for kinds that carry one (roles).
+    pub fn region_tag(&self) -> Option<&str> {
+        self.tags()
+            .and_then(|t| t.get(REGION_TAG))
             .map(String::as_str)
     }
 

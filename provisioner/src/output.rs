@@ -196,10 +196,11 @@ impl fmt::Display for PlanView<'_> {
             }
         }
         for c in &self.plan.conflicts {
-            let owner = c.owner.as_deref().map_or_else(
-                || "no stackctl:stack tag".to_owned(),
-                |o| format!("owned by stack `{o}`"),
-            );
+            let owner = match (c.owner.as_deref(), c.region.as_deref()) {
+                (Some(o), Some(r)) => format!("owned by stack `{o}` in region {r}"),
+                (Some(o), None) => format!("owned by stack `{o}`"),
+                (None, _) => "no stackctl:stack tag".to_owned(),
+            };
             writeln!(f, "  ! {} exists and is not this stack's ({owner})", c.id)?;
         }
         let s = &self.summary;

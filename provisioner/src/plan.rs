@@ -55,6 +55,10 @@ pub struct Conflict {
     pub id: ResourceId,
     /// The stack named by its owner tag, if it has one.
     pub owner: Option<String>,
+    /// Set when the owner is this very stack, deployed to another region
+    /// (the `stackctl:region` tag of an IAM role).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -94,16 +98,21 @@ impl Plan {
     }
 }
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Options {
     /// Take over same-named resources that lack our owner tag.
     pub adopt: bool,
+    /// The region deployed to: a resource tagged with another region
+    /// (`stackctl:region`, on roles) belongs to the same stack deployed
+    /// there and is not ours. `None`: not checked.
+    pub region: Option<String>,
 }
 
 /// Plans `up`: bring live to desired, and delete what the stack owns that is
 /// no longer desired.
 pub fn plan_up(stack: &str, desired: &[Resource], live: &LiveState, options: Options) -> Plan {
-    let owned = |r: &Resource| owned_by(stack, r, live);
+    let region = options.region.as_deref();
+    let owned = |r: &Resource| owned_by(stack, region, r, live);
     let mut steps = Vec::new();
     let mut conflicts = Vec::new();
     let mut desired_ids = BTreeSet::new();
@@ -115,9 +124,14 @@ pub fn plan_up(stack: &str, desired: &[Resource], live: &LiveState, options: Opt
         let action = match live.get(&id) {
             None => Action::Create,
             Some(have) if !owned(have) && !options.adopt => {
+                let owner = owner_of(have, live);
                 conflicts.push(Conflict {
                     id: id.clone(),
-                    owner: owner_of(have, live).map(str::to_owned),
+                    owner: owner.map(str::to_owned),
+                    region: have
+                        .region_tag()
+                        .filter(|_| owner == Some(stack))
+                        .map(str::to_owned),
                 });
                 continue;
             }
@@ -150,11 +164,12 @@ pub fn plan_up(stack: &str, desired: &[Resource], live: &LiveState, options: Opt
     }
 }
 
-/// Plans `down`: delete everything the stack owns, and nothing else.
-pub fn plan_down(stack: &str, live: &LiveState) -> Plan {
+/// Plans `down`: delete everything the stack owns in `region` (`None`: any
+/// region), and nothing else.
+pub fn plan_down(stack: &str, region: Option<&str>, live: &LiveState) -> Plan {
     let mut steps: Vec<Step> = live
         .iter()
-        .filter(|(_, r)| owned_by(stack, r, live))
+        .filter(|(_, r)| owned_by(stack, region, r, live))
         .map(|(id, r)| delete_step(id, r))
         .collect();
     sort_steps(&mut steps);
@@ -194,8 +209,17 @@ fn owner_of<'a>(r: &'a Resource, live: &'a LiveState) -> Option<&'a str> {
 }
 
 /// Untagged kinds (permissions, notifications) are owned with their parent.
-fn owned_by(stack: &str, r: &Resource, live: &LiveState) -> bool {
-    owner_of(r, live) == Some(stack)
+/// A resource tagged with another region is that region's.
+fn owned_by(stack: &str, region: Option<&str>, r: &Resource, live: &LiveState) -> bool {
+    let tagged = match r.parent() {
+        Some(parent) => live.get(&parent),
+        None => Some(r),
+    };
+    let other_region = match (region, tagged.and_then(Resource::region_tag)) {
+        (Some(ours), Some(theirs)) => ours != theirs,
+        _ => false,
+    };
+    owner_of(r, live) == Some(stack) && !other_region
 }
 
 /// Field-by-field differences, old (live) → new (desired).
@@ -277,7 +301,15 @@ mod tests {
         let plan = plan_up("s", &desired, &live, Options::default());
         assert!(plan.steps.is_empty());
         assert_eq!(plan.conflicts.len(), 1);
-        let adopted = plan_up("s", &desired, &live, Options { adopt: true });
+        let adopted = plan_up(
+            "s",
+            &desired,
+            &live,
+            Options {
+                adopt: true,
+                ..Options::default()
+            },
+        );
         assert!(adopted.has_changes() && adopted.conflicts.is_empty());
     }
 
@@ -291,7 +323,7 @@ mod tests {
         assert_eq!(plan.steps.len(), 1);
         assert_eq!(plan.steps[0].id.name, "old");
         assert_eq!(plan.steps[0].action, Action::Delete);
-        let down = plan_down("s", &live);
+        let down = plan_down("s", None, &live);
         assert_eq!(down.steps.len(), 1);
     }
 
@@ -308,5 +340,42 @@ mod tests {
         let plan = plan_up("s", &desired, &LiveState::new(), Options::default());
         let kinds: Vec<Kind> = plan.waves().iter().map(|w| w[0].id.kind).collect();
         assert_eq!(kinds, vec![Kind::Bucket, Kind::Permission]);
+    }
+
+    #[test]
+    fn a_role_of_the_same_stack_in_another_region_is_not_ours() {
+        let role = |region: &str| {
+            let mut tags = owner_tags("s");
+            tags.insert(REGION_TAG.into(), region.into());
+            Resource::Role(Role {
+                name: "s-f".into(),
+                trust_policy: "{}".into(),
+                policy: None,
+                tags,
+            })
+        };
+        let in_region = |r: &str| Options {
+            region: Some(r.into()),
+            ..Options::default()
+        };
+        let live = live_of(&[role("eu-west-1")]);
+        // down in another region leaves it; down in its own removes it.
+        assert!(plan_down("s", Some("us-east-1"), &live).steps.is_empty());
+        assert_eq!(plan_down("s", Some("eu-west-1"), &live).steps.len(), 1);
+        // up in another region: a conflict naming the region, not an update.
+        let plan = plan_up("s", &[role("us-east-1")], &live, in_region("us-east-1"));
+        assert!(plan.steps.is_empty());
+        assert_eq!(plan.conflicts[0].owner.as_deref(), Some("s"));
+        assert_eq!(plan.conflicts[0].region.as_deref(), Some("eu-west-1"));
+        // A role from before the region tag is still ours (up adds the tag).
+        let legacy = live_of(&[Resource::Role(Role {
+            name: "s-f".into(),
+            trust_policy: "{}".into(),
+            policy: None,
+            tags: owner_tags("s"),
+        })]);
+        let plan = plan_up("s", &[role("us-east-1")], &legacy, in_region("us-east-1"));
+        assert!(plan.conflicts.is_empty());
+        assert!(matches!(plan.steps[0].action, Action::Update(_)));
     }
 }

@@ -57,7 +57,10 @@ pub async fn plan_up<C: Cloud>(
         &session.stack.name,
         &desired,
         &live,
-        plan::Options { adopt },
+        plan::Options {
+            adopt,
+            region: Some(ctx.region.clone()),
+        },
     );
     Ok((session.describe_target(&ctx), plan))
 }

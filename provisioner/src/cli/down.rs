@@ -50,7 +50,7 @@ async fn run_on<C: Cloud>(
     let (ctx, desired) = session.desired(&*cloud, &Default::default()).await?;
     let target = session.describe_target(&ctx);
     let live = read_live(cloud.clone(), &session.stack.name, &desired).await?;
-    let plan = plan::plan_down(&session.stack.name, &live);
+    let plan = plan::plan_down(&session.stack.name, Some(&ctx.region), &live);
     let deleted = plan.changes().count();
     if deleted > 0 && !yes {
         if !std::io::stdin().is_terminal() {

@@ -56,6 +56,16 @@ async fn run_on<C: Cloud>(
     super::diff::show_unchanged(printer, &plan);
     if !plan.conflicts.is_empty() {
         printer.note(PlanView::new(target, &plan));
+        if let Some(region) = plan.conflicts.iter().find_map(|c| c.region.as_deref()) {
+            bail!(
+                "{} resource(s) belong to stack {} deployed in region {region}; IAM roles are \
+                 account-wide, so each region needs its own stack name (for example \
+                 `stack: \"{}-${{var.region}}\"`); nothing was changed",
+                plan.conflicts.len(),
+                session.stack.name,
+                session.stack.name
+            );
+        }
         bail!(
             "{} resource(s) already exist without this stack's owner tag (stackctl:stack={}); \
              nothing was changed. Rename them in stack.yaml, or run `stackctl up --adopt` to take them over",

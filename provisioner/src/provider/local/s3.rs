@@ -991,9 +991,6 @@ impl S3 for LocalS3 {
     ) -> S3Result<S3Response<ListObjectsV2Output>> {
         let input = req.input;
         let prefix = input.prefix.clone().unwrap_or_default();
-        let (store, bucket, p) = (self.store.clone(), input.bucket.clone(), prefix.clone());
-        let objects = blocking(move || store.list_objects(&bucket, &p)).await?;
-        let max_keys = input.max_keys.unwrap_or(1000).clamp(0, 1000) as usize;
         let after = match &input.continuation_token {
             Some(t) => Some(Marker::decode(t).ok_or_else(|| {
                 s3_error!(
@@ -1003,54 +1000,30 @@ impl S3 for LocalS3 {
             })?),
             None => input.start_after.clone().map(Marker::Key),
         };
-        let page = paginate(
-            objects.iter().map(|o| o.key.as_str()),
-            &prefix,
-            input.delimiter.as_deref(),
-            after.as_ref(),
-            max_keys,
-        );
-        let url = input
-            .encoding_type
-            .as_ref()
-            .is_some_and(|e| e.as_str() == EncodingType::URL);
-        let by_key: HashMap<&str, &ObjectVersion> =
-            objects.iter().map(|o| (o.key.as_str(), o)).collect();
-        let contents: Vec<Object> = page
-            .keys
-            .iter()
-            .filter_map(|k| by_key.get(k.as_str()))
-            .map(|o| Object {
-                key: Some(url_encoded(url, o.key.clone())),
-                e_tag: Some(etag(o)),
-                last_modified: Some(timestamp(o.last_modified_ms)),
-                size: Some(o.size as i64),
-                storage_class: Some(ObjectStorageClass::from_static(
-                    ObjectStorageClass::STANDARD,
-                )),
-                ..Default::default()
-            })
-            .collect();
-        let common: Vec<CommonPrefix> = page
-            .prefixes
-            .iter()
-            .map(|p| CommonPrefix {
-                prefix: Some(url_encoded(url, p.clone())),
-            })
-            .collect();
+        let url = wants_url_encoding(input.encoding_type.as_ref());
+        let listed = self
+            .list_page(
+                &input.bucket,
+                &prefix,
+                input.delimiter.as_deref(),
+                after,
+                input.max_keys,
+                url,
+            )
+            .await?;
         Ok(S3Response::new(ListObjectsV2Output {
             name: Some(input.bucket),
             prefix: Some(url_encoded(url, prefix)),
             delimiter: input.delimiter.map(|d| url_encoded(url, d)),
-            max_keys: Some(max_keys as i32),
-            key_count: Some((contents.len() + common.len()) as i32),
-            is_truncated: Some(page.next.is_some()),
+            max_keys: Some(listed.max_keys as i32),
+            key_count: Some((listed.contents.len() + listed.common.len()) as i32),
+            is_truncated: Some(listed.next.is_some()),
             continuation_token: input.continuation_token,
-            next_continuation_token: page.next.map(|m| m.encode()),
+            next_continuation_token: listed.next.map(|m| m.encode()),
             start_after: input.start_after.map(|s| url_encoded(url, s)),
             encoding_type: input.encoding_type,
-            contents: Some(contents),
-            common_prefixes: (!common.is_empty()).then_some(common),
+            contents: Some(listed.contents),
+            common_prefixes: (!listed.common.is_empty()).then_some(listed.common),
             ..Default::default()
         }))
     }
@@ -1061,63 +1034,35 @@ impl S3 for LocalS3 {
     ) -> S3Result<S3Response<ListObjectsOutput>> {
         let input = req.input;
         let prefix = input.prefix.clone().unwrap_or_default();
-        let (store, bucket, p) = (self.store.clone(), input.bucket.clone(), prefix.clone());
-        let objects = blocking(move || store.list_objects(&bucket, &p)).await?;
-        let max_keys = input.max_keys.unwrap_or(1000).clamp(0, 1000) as usize;
-        let after = input.marker.clone().map(Marker::Key);
-        let page = paginate(
-            objects.iter().map(|o| o.key.as_str()),
-            &prefix,
-            input.delimiter.as_deref(),
-            after.as_ref(),
-            max_keys,
-        );
-        let url = input
-            .encoding_type
-            .as_ref()
-            .is_some_and(|e| e.as_str() == EncodingType::URL);
-        let by_key: HashMap<&str, &ObjectVersion> =
-            objects.iter().map(|o| (o.key.as_str(), o)).collect();
-        let contents: Vec<Object> = page
-            .keys
-            .iter()
-            .filter_map(|k| by_key.get(k.as_str()))
-            .map(|o| Object {
-                key: Some(url_encoded(url, o.key.clone())),
-                e_tag: Some(etag(o)),
-                last_modified: Some(timestamp(o.last_modified_ms)),
-                size: Some(o.size as i64),
-                storage_class: Some(ObjectStorageClass::from_static(
-                    ObjectStorageClass::STANDARD,
-                )),
-                ..Default::default()
-            })
-            .collect();
-        let common: Vec<CommonPrefix> = page
-            .prefixes
-            .iter()
-            .map(|p| CommonPrefix {
-                prefix: Some(url_encoded(url, p.clone())),
-            })
-            .collect();
-        let next_marker = page
-            .next
-            .as_ref()
-            .map(|m| url_encoded(url, m.value().to_owned()));
+        let url = wants_url_encoding(input.encoding_type.as_ref());
+        let listed = self
+            .list_page(
+                &input.bucket,
+                &prefix,
+                input.delimiter.as_deref(),
+                input.marker.clone().map(Marker::Key),
+                input.max_keys,
+                url,
+            )
+            .await?;
         // ListObjects returns NextMarker only with a delimiter; clients
         // resume after the last key otherwise.
-        let next_marker = next_marker.filter(|_| input.delimiter.is_some());
+        let next_marker = listed
+            .next
+            .as_ref()
+            .filter(|_| input.delimiter.is_some())
+            .map(|m| url_encoded(url, m.value().to_owned()));
         Ok(S3Response::new(ListObjectsOutput {
             name: Some(input.bucket),
             prefix: Some(url_encoded(url, prefix)),
             delimiter: input.delimiter.map(|d| url_encoded(url, d)),
             marker: input.marker.map(|m| url_encoded(url, m)),
-            max_keys: Some(max_keys as i32),
-            is_truncated: Some(page.next.is_some()),
+            max_keys: Some(listed.max_keys as i32),
+            is_truncated: Some(listed.next.is_some()),
             next_marker,
             encoding_type: input.encoding_type,
-            contents: Some(contents),
-            common_prefixes: (!common.is_empty()).then_some(common),
+            contents: Some(listed.contents),
+            common_prefixes: (!listed.common.is_empty()).then_some(listed.common),
             ..Default::default()
         }))
     }
@@ -1131,10 +1076,7 @@ impl S3 for LocalS3 {
         let (store, bucket, p) = (self.store.clone(), input.bucket.clone(), prefix.clone());
         let listed = blocking(move || store.list_object_versions(&bucket, &p)).await?;
         let max_keys = input.max_keys.unwrap_or(1000).clamp(0, 1000) as usize;
-        let url = input
-            .encoding_type
-            .as_ref()
-            .is_some_and(|e| e.as_str() == EncodingType::URL);
+        let url = wants_url_encoding(input.encoding_type.as_ref());
         // Resume after (key marker, version id marker): S3 lists by key,
         // newest version first.
         let start = match (&input.key_marker, &input.version_id_marker) {
@@ -1513,6 +1455,73 @@ impl Marker {
             Marker::Key(k) => key <= k.as_str(),
             Marker::Prefix(p) => key <= p.as_str() || key.starts_with(p.as_str()),
         }
+    }
+}
+
+/// One page of ListObjects / ListObjectsV2, as S3 objects and prefixes.
+struct Listed {
+    contents: Vec<Object>,
+    common: Vec<CommonPrefix>,
+    next: Option<Marker>,
+    max_keys: usize,
+}
+
+fn wants_url_encoding(encoding: Option<&EncodingType>) -> bool {
+    encoding.is_some_and(|e| e.as_str() == EncodingType::URL)
+}
+
+impl LocalS3 {
+    /// The listing both ListObjects versions share: the bucket's latest
+    /// objects under `prefix`, grouped by `delimiter`, after `after`.
+    async fn list_page(
+        &self,
+        bucket: &str,
+        prefix: &str,
+        delimiter: Option<&str>,
+        after: Option<Marker>,
+        max_keys: Option<i32>,
+        url: bool,
+    ) -> S3Result<Listed> {
+        let (store, b, p) = (self.store.clone(), bucket.to_owned(), prefix.to_owned());
+        let objects = blocking(move || store.list_objects(&b, &p)).await?;
+        let max_keys = max_keys.unwrap_or(1000).clamp(0, 1000) as usize;
+        let page = paginate(
+            objects.iter().map(|o| o.key.as_str()),
+            prefix,
+            delimiter,
+            after.as_ref(),
+            max_keys,
+        );
+        let by_key: HashMap<&str, &ObjectVersion> =
+            objects.iter().map(|o| (o.key.as_str(), o)).collect();
+        let contents = page
+            .keys
+            .iter()
+            .filter_map(|k| by_key.get(k.as_str()))
+            .map(|o| Object {
+                key: Some(url_encoded(url, o.key.clone())),
+                e_tag: Some(etag(o)),
+                last_modified: Some(timestamp(o.last_modified_ms)),
+                size: Some(o.size as i64),
+                storage_class: Some(ObjectStorageClass::from_static(
+                    ObjectStorageClass::STANDARD,
+                )),
+                ..Default::default()
+            })
+            .collect();
+        let common = page
+            .prefixes
+            .iter()
+            .map(|p| CommonPrefix {
+                prefix: Some(url_encoded(url, p.clone())),
+            })
+            .collect();
+        Ok(Listed {
+            contents,
+            common,
+            next: page.next,
+            max_keys,
+        })
     }
 }
 

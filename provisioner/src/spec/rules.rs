@@ -83,19 +83,12 @@ pub fn stack_name_problem(s: &str) -> Option<&'static str> {
 /// that are not profiles to ship with. Cargo has a few more rules of its own
 /// (reserved words such as `build`); it reports those when it builds.
 pub fn cargo_profile_problem(s: &str) -> Option<&'static str> {
-    if s.is_empty() {
-        return Some("must not be empty");
-    }
-    if !s
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-    {
-        return Some("has characters other than letters, digits, `-` and `_`");
-    }
-    if ["debug", "test", "bench", "doc", "check"].contains(&s) {
-        return Some("is a name cargo reserves, not a profile to package with");
-    }
-    None
+    // The same characters as a cargo target name.
+    binary_problem(s).or_else(|| {
+        ["debug", "test", "bench", "doc", "check"]
+            .contains(&s)
+            .then_some("is a name cargo reserves, not a profile to package with")
+    })
 }
 
 /// Bucket and function ids: `[a-z][a-z0-9-]*`, at most 32, not ending in `-`.

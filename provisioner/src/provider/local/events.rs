@@ -95,41 +95,12 @@ pub fn decode_event_key(encoded: &str) -> String {
 /// ISO-8601 UTC from milliseconds since the epoch: `2026-11-25T10:00:00.000Z`
 /// with `millis`, `2026-11-25T10:00:00Z` without.
 pub fn iso8601(ms: u64, millis: bool) -> String {
-    let secs = ms / 1000;
-    let (days, rem) = (secs / 86_400, secs % 86_400);
-    let (h, m, s) = (rem / 3600, rem % 3600 / 60, rem % 60);
-    // Days to civil date (Howard Hinnant's algorithm).
-    let z = days as i64 + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let mo = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(mo <= 2);
+    let (y, mo, d, h, m, s, milli) = super::clock::civil(i64::try_from(ms).unwrap_or(i64::MAX));
     if millis {
-        format!(
-            "{y:04}-{mo:02}-{d:02}T{h:02}:{m:02}:{s:02}.{:03}Z",
-            ms % 1000
-        )
+        format!("{y:04}-{mo:02}-{d:02}T{h:02}:{m:02}:{s:02}.{milli:03}Z")
     } else {
         format!("{y:04}-{mo:02}-{d:02}T{h:02}:{m:02}:{s:02}Z")
     }
-}
-
-/// A random id shaped like a UUID (EventBridge event ids).
-pub fn uuid_like() -> String {
-    let a = super::store::random_u64();
-    let b = super::store::random_u64();
-    format!(
-        "{:08x}-{:04x}-4{:03x}-{:04x}-{:012x}",
-        a >> 32,
-        (a >> 16) & 0xffff,
-        a & 0xfff,
-        0x8000 | (b >> 48) & 0x3fff,
-        b & 0xffff_ffff_ffff
-    )
 }
 
 /// The S3 notification event for one write, as a bucket notification's
@@ -257,7 +228,7 @@ pub fn notification_targets(
         }
     }
     if notification.eventbridge {
-        let event = eventbridge_event(ev, &uuid_like());
+        let event = eventbridge_event(ev, &super::clock::request_id());
         for rule in store.list::<Rule>()? {
             let Some(target) = &rule.target_arn else {
                 continue;

@@ -17,6 +17,7 @@
 //! - [`runtime`]: the Lambda Runtime API emulator running the packaged
 //!   `bootstrap` processes.
 
+pub(crate) mod clock;
 pub mod events;
 pub mod iam;
 pub mod pattern;

@@ -25,7 +25,6 @@
 //! is a status. See the "Runtime emulator" section of docs/local-target.md.
 
 mod api;
-mod clock;
 mod invoke;
 mod process;
 
@@ -38,6 +37,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
+
+use super::clock;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 

@@ -47,6 +47,7 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
+use super::clock;
 use super::events::{OWNER_CANONICAL_ID, encode_event_key};
 use super::iam::{self, Decision};
 use super::store::{self, LocalStore, ObjectVersion, StoreError};
@@ -252,7 +253,7 @@ impl S3Endpoint {
 
     /// Makes up and registers fresh credentials for a function's role.
     pub fn new_function_credentials(&self, role_name: &str) -> FunctionCredentials {
-        let r = || store::random_u64();
+        let r = || clock::random_u64();
         let creds = FunctionCredentials {
             // "ASIA": temporary credentials, as Lambda's are.
             access_key_id: format!("ASIA{:016X}", r()),
@@ -642,10 +643,10 @@ fn version_header(v: &ObjectVersion) -> Option<String> {
 }
 
 fn request_ids() -> (String, String) {
-    let r = store::random_u64();
+    let r = clock::random_u64();
     (
         format!("{r:016X}"),
-        format!("{:016x}{:016x}", store::random_u64(), store::random_u64()),
+        format!("{:016x}{:016x}", clock::random_u64(), clock::random_u64()),
     )
 }
 
@@ -1269,7 +1270,7 @@ impl S3 for LocalS3 {
         }
         let upload_id = format!(
             "{:016x}{:016x}",
-            store::random_u64(),
+            clock::random_u64(),
             self.store.next_tick()
         );
         let dir = self.store.scratch_dir().join(format!("upload-{upload_id}"));

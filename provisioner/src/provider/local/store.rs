@@ -39,6 +39,8 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 
+use super::clock::random_u64;
+
 use crate::model::{Bucket, Function, Kind, LogGroup, Notification, Permission, Role, Rule};
 
 /// Longest file name written for an object key (Linux allows 255 bytes).
@@ -1067,17 +1069,6 @@ pub(crate) fn hex(bytes: &[u8]) -> String {
 /// events of a key compare greater as strings.
 pub fn sequencer(tick: u64) -> String {
     format!("{tick:018X}")
-}
-
-/// Non-cryptographic randomness (ids, temporary names), from std's
-/// per-process random hasher keys.
-pub(crate) fn random_u64() -> u64 {
-    use std::hash::{BuildHasher, Hasher};
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_u64(COUNTER.fetch_add(1, Ordering::Relaxed));
-    h.write_u64(now_nanos());
-    h.finish()
 }
 
 pub(crate) fn now_nanos() -> u64 {

@@ -1,5 +1,5 @@
 //! Wall-clock formatting and random identifiers (request ids, log streams,
-//! trace ids) without extra crates.
+//! trace ids, version ids) for the whole local cloud, without extra crates.
 
 use std::collections::hash_map::RandomState;
 use std::hash::{BuildHasher, Hasher};
@@ -16,7 +16,7 @@ pub(crate) fn now_ms() -> i64 {
 
 /// UTC civil date and time of a Unix timestamp in milliseconds:
 /// (year, month, day, hour, minute, second, millisecond).
-fn civil(ms: i64) -> (i64, i64, i64, i64, i64, i64, i64) {
+pub(crate) fn civil(ms: i64) -> (i64, i64, i64, i64, i64, i64, i64) {
     let days = ms.div_euclid(86_400_000);
     let rem = ms.rem_euclid(86_400_000);
     // Howard Hinnant's days-to-civil algorithm.
@@ -67,7 +67,8 @@ pub(crate) fn random_u64() -> u64 {
     h.finish()
 }
 
-/// A version-4 UUID, the shape of Lambda's request ids.
+/// A version-4 UUID, the shape of Lambda's request ids and EventBridge's
+/// event ids.
 pub(crate) fn request_id() -> String {
     let hi = (random_u64() & 0xffff_ffff_ffff_0fff) | 0x0000_0000_0000_4000;
     let lo = (random_u64() & 0x3fff_ffff_ffff_ffff) | 0x8000_0000_0000_0000;

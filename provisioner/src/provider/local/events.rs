@@ -43,53 +43,28 @@ pub fn event_name(reason: &str) -> &'static str {
     }
 }
 
+/// What S3 leaves unescaped in event keys: letters, digits, `-_.~/`.
+const EVENT_KEY_ESCAPED: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~')
+    .remove(b'/');
+
 /// The key as S3 writes it into notification events: URL-encoded, a space
 /// as `+` (decode with `+` → space, then percent-decoding).
 pub fn encode_event_key(key: &str) -> String {
-    let mut out = String::with_capacity(key.len());
-    for b in key.bytes() {
-        match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
-                out.push(b as char);
-            }
-            b' ' => out.push('+'),
-            _ => out.push_str(&format!("%{b:02X}")),
-        }
-    }
-    out
+    key.split(' ')
+        .map(|part| percent_encoding::utf8_percent_encode(part, EVENT_KEY_ESCAPED).to_string())
+        .collect::<Vec<_>>()
+        .join("+")
 }
 
 /// The inverse of [`encode_event_key`] (and of any form encoding).
 pub fn decode_event_key(encoded: &str) -> String {
-    let bytes = encoded.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'+' => {
-                out.push(b' ');
-                i += 1;
-            }
-            b'%' => match encoded
-                .get(i + 1..i + 3)
-                .filter(|h| h.bytes().all(|c| c.is_ascii_hexdigit()))
-            {
-                Some(h) => {
-                    out.push(u8::from_str_radix(h, 16).unwrap_or(b'%'));
-                    i += 3;
-                }
-                None => {
-                    out.push(b'%');
-                    i += 1;
-                }
-            },
-            b => {
-                out.push(b);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
+    percent_encoding::percent_decode_str(&encoded.replace('+', " "))
+        .decode_utf8_lossy()
+        .into_owned()
 }
 
 /// ISO-8601 UTC from milliseconds since the epoch: `2026-11-25T10:00:00.000Z`

@@ -290,24 +290,15 @@ pub(super) async fn run(
                 "\tStatus: error\tError Type: Runtime.ExitError".to_owned(),
             )
         }
-        Outcome::TimedOut | Outcome::NotPolled { init: false } => {
-            let message = format!("Task timed out after {timeout_s:.2} seconds");
-            (
-                InvocationStatus::TimedOut,
-                error_document(
-                    "Sandbox.Timedout",
-                    &format!("RequestId: {id} Error: {message}"),
-                ),
-                false,
-                vec![format!("{} {id} {message}", clock::iso8601(ended_wall))],
-                "\tStatus: timeout".to_owned(),
-            )
-        }
-        Outcome::NotPolled { init: true } => {
-            let message = format!(
-                "Init phase exceeded {:.2} seconds without asking for an invocation",
-                INIT_TIMEOUT.as_secs_f64()
-            );
+        timeout @ (Outcome::TimedOut | Outcome::NotPolled { .. }) => {
+            let message = if matches!(timeout, Outcome::NotPolled { init: true }) {
+                format!(
+                    "Init phase exceeded {:.2} seconds without asking for an invocation",
+                    INIT_TIMEOUT.as_secs_f64()
+                )
+            } else {
+                format!("Task timed out after {timeout_s:.2} seconds")
+            };
             (
                 InvocationStatus::TimedOut,
                 error_document(

@@ -106,6 +106,27 @@ impl ProcApi {
 /// Serves the Runtime API on `listener` until the task is aborted; aborting
 /// it also ends every open connection (they live in its `JoinSet`).
 pub(crate) async fn serve(listener: TcpListener, api: Arc<ProcApi>) {
+    accept_loop(listener, move |stream| {
+        let api = api.clone();
+        async move {
+            let _ = stream.set_nodelay(true);
+            let service = hyper::service::service_fn(move |req| handle(api.clone(), req));
+            let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
+                .serve_connection(TokioIo::new(stream), service)
+                .await;
+        }
+    })
+    .await;
+}
+
+/// Accepts connections on `listener` and runs `connection` for each, until
+/// the task is aborted (which also ends the connections: they live in its
+/// `JoinSet`).
+async fn accept_loop<F, Fut>(listener: TcpListener, connection: F)
+where
+    F: Fn(tokio::net::TcpStream) -> Fut,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
     let mut connections = JoinSet::new();
     loop {
         let stream = tokio::select! {
@@ -120,14 +141,7 @@ pub(crate) async fn serve(listener: TcpListener, api: Arc<ProcApi>) {
             // Reap finished connection tasks so the set does not grow.
             Some(_) = connections.join_next(), if !connections.is_empty() => continue,
         };
-        let _ = stream.set_nodelay(true);
-        let api = api.clone();
-        connections.spawn(async move {
-            let service = hyper::service::service_fn(move |req| handle(api.clone(), req));
-            let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
-                .serve_connection(TokioIo::new(stream), service)
-                .await;
-        });
+        connections.spawn(connection(stream));
     }
 }
 
@@ -328,20 +342,9 @@ async fn read_error(req: Request<Incoming>) -> Result<(String, String), Reply> {
 /// lists the live execution environments and the Runtime API endpoint of
 /// each; Runtime API paths are refused with a pointer to those endpoints.
 pub(crate) async fn serve_status(listener: TcpListener, registry: Arc<super::process::Registry>) {
-    let mut connections = JoinSet::new();
-    loop {
-        let stream = tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok((stream, _)) => stream,
-                Err(_) => {
-                    tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-                    continue;
-                }
-            },
-            Some(_) = connections.join_next(), if !connections.is_empty() => continue,
-        };
+    accept_loop(listener, move |stream| {
         let registry = registry.clone();
-        connections.spawn(async move {
+        async move {
             let service = hyper::service::service_fn(move |req: Request<Incoming>| {
                 let registry = registry.clone();
                 async move {
@@ -362,6 +365,7 @@ pub(crate) async fn serve_status(listener: TcpListener, registry: Arc<super::pro
             let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
                 .serve_connection(TokioIo::new(stream), service)
                 .await;
-        });
-    }
+        }
+    })
+    .await;
 }

@@ -34,34 +34,25 @@
 #[path = "support/moto.rs"]
 mod moto;
 
+#[path = "support/cli.rs"]
+mod cli;
+#[path = "support/packages.rs"]
+mod packages;
+
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
+use cli::repo_root;
+use packages::{tiny_packages, tiny_zip};
 use stackctl::apply::{NoProgress, apply, read_live};
-use stackctl::desired::{Context, PackageRef, desired};
+use stackctl::desired::{Context, desired};
 use stackctl::model::*;
 use stackctl::plan::{Options, diff_fields, plan_down, plan_up};
 use stackctl::provider::aws::{AwsClients, AwsCloud, AwsOptions};
 use stackctl::provider::{Cloud, ProviderError, ResourceProvider};
 
 // ---- fixtures ---------------------------------------------------------------
-
-fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("workspace root")
-        .to_path_buf()
-}
-
-/// A deployment zip with one `bootstrap` entry, and Lambda's CodeSha256 of
-/// it, by the package builder's own (tested) zip writer.
-fn tiny_zip(content: &str) -> (Vec<u8>, String) {
-    let bytes = stackctl::package::zip_bootstrap_bytes(content.as_bytes()).expect("zip");
-    let sha = stackctl::package::code_sha256(&bytes);
-    (bytes, sha)
-}
 
 struct Fixture {
     cloud: Arc<AwsCloud>,
@@ -86,22 +77,7 @@ impl Fixture {
         let spec =
             stackctl::spec::parse_str(&src, "stack.yaml", &root, &[]).expect("stack.yaml is valid");
         let dir = tempfile::tempdir().expect("tempdir");
-        let packages: BTreeMap<String, PackageRef> = spec
-            .functions
-            .keys()
-            .map(|id| {
-                let (bytes, sha) = tiny_zip(&format!("#!/bin/sh\necho {id}\n"));
-                let path = dir.path().join(format!("{id}.zip"));
-                std::fs::write(&path, bytes).expect("write zip");
-                (
-                    id.clone(),
-                    PackageRef {
-                        code_sha256: sha,
-                        zip_path: path,
-                    },
-                )
-            })
-            .collect();
+        let packages = tiny_packages(&spec, dir.path());
         let desired = desired(&spec, &ctx, &packages);
         Fixture {
             cloud,

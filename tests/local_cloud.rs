@@ -6,17 +6,21 @@
 
 #![allow(clippy::unwrap_used)] // tests fail loudly; that is the point
 
+#[path = "support/cli.rs"]
+mod cli;
+#[path = "support/packages.rs"]
+mod packages;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Debug;
-use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use aws_sdk_s3::error::ProvideErrorMetadata as _;
 use aws_sdk_s3::primitives::ByteStream;
-use base64::Engine as _;
 use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
 
+use cli::repo_root;
+use packages::tiny_packages;
 use stackctl::apply::{NoProgress, apply, read_live};
 use stackctl::desired::{Context, PackageRef, desired, object_created_pattern};
 use stackctl::model::*;
@@ -32,25 +36,6 @@ use stackctl::provider::{Cloud, ResourceProvider};
 use stackctl::spec::Stack;
 
 // ---- fixtures ---------------------------------------------------------------
-
-fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("workspace root")
-        .to_path_buf()
-}
-
-/// A deployment zip with one `bootstrap` entry, and its CodeSha256.
-fn tiny_zip(content: &str) -> (Vec<u8>, String) {
-    use std::io::Write;
-    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
-    let options = zip::write::SimpleFileOptions::default().unix_permissions(0o644);
-    zip.start_file("bootstrap", options).expect("zip entry");
-    zip.write_all(content.as_bytes()).expect("zip write");
-    let bytes = zip.finish().expect("zip finish").into_inner();
-    let sha = base64::engine::general_purpose::STANDARD.encode(Sha256::digest(&bytes));
-    (bytes, sha)
-}
 
 struct Fixture {
     dir: tempfile::TempDir,
@@ -72,22 +57,7 @@ impl Fixture {
         let cloud =
             Arc::new(LocalCloud::open(dir.path().join(".stackctl")).expect("open the store"));
         let zips = tempfile::tempdir().expect("tempdir");
-        let packages = spec
-            .functions
-            .keys()
-            .map(|id| {
-                let (bytes, sha) = tiny_zip(&format!("#!/bin/sh\necho {id}\n"));
-                let path = zips.path().join(format!("{id}.zip"));
-                std::fs::write(&path, bytes).expect("write zip");
-                (
-                    id.clone(),
-                    PackageRef {
-                        code_sha256: sha,
-                        zip_path: path,
-                    },
-                )
-            })
-            .collect();
+        let packages = tiny_packages(&spec, zips.path());
         Fixture {
             dir,
             cloud,

@@ -250,11 +250,7 @@ async fn update_retries_resource_conflict_then_waits_for_the_update() {
         memory_mb: 256,
         ..want.clone()
     };
-    let changes = [FieldChange {
-        field: "memory_mb".into(),
-        old: "256".into(),
-        new: "128".into(),
-    }];
+    let changes = [FieldChange::new("memory_mb", "256".into(), "128".into())];
     ResourceProvider::<Function>::update(&cloud, &live, &want, &changes)
         .await
         .expect("updated");

@@ -50,7 +50,7 @@ use stackctl::desired::{Context, desired};
 use stackctl::model::*;
 use stackctl::plan::{Options, diff_fields, plan_down, plan_up};
 use stackctl::provider::aws::{AwsClients, AwsCloud, AwsOptions};
-use stackctl::provider::{Cloud, ProviderError, ResourceProvider};
+use stackctl::provider::{BucketData, Cloud, ProviderError, ResourceProvider};
 
 // ---- fixtures ---------------------------------------------------------------
 
@@ -290,7 +290,8 @@ async fn buckets_create_read_drift_update_delete() {
     );
     assert_live_equals(cloud, &name, &want, Resource::Bucket).await;
 
-    // Several versions and delete markers: delete empties them all.
+    // Several versions and delete markers: the plain delete refuses, and
+    // only delete_with_data empties them all.
     for i in 0..3 {
         s3.put_object()
             .bucket(&name)
@@ -339,8 +340,27 @@ async fn buckets_create_read_drift_update_delete() {
         .send()
         .await
         .expect("deny deletes");
+    let contents = BucketData::contents(cloud, &name).await.expect("contents");
+    assert_eq!(
+        contents,
+        BucketContents {
+            object_versions: 6,
+            delete_markers: 2,
+            bytes: 9
+        }
+    );
+    let refused = ResourceProvider::<Bucket>::delete(cloud, &want).await;
+    assert!(
+        matches!(&refused, Err(ProviderError::Conflict { message, .. }) if message.contains("--delete-data")),
+        "{refused:?}"
+    );
+    assert_eq!(
+        BucketData::contents(cloud, &name).await.expect("contents"),
+        contents,
+        "a refused delete deletes nothing"
+    );
     let before = cloud.stats();
-    ResourceProvider::<Bucket>::delete(cloud, &want)
+    BucketData::delete_with_data(cloud, &want)
         .await
         .expect("delete");
     let after = cloud.stats();

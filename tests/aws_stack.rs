@@ -22,6 +22,8 @@ const UNTAGGED_ROLE: &str = "cartpipe-scratch-untagged";
 const REGION: &str = "us-east-1";
 const RAW: &str = "cartpipe-raw-123456789012-us-east-1";
 const CONSUMPTION: &str = "cartpipe-consumption-123456789012-us-east-1";
+/// The account's lock bucket (`up` and `down` create it on first use).
+const LOCK_BUCKET: &str = "stackctl-locks-123456789012-us-east-1";
 
 fn stackctl(moto: &moto::Moto, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_stackctl"))
@@ -268,6 +270,32 @@ fn up_is_idempotent_repairs_drift_and_down_removes_only_what_it_owns() {
     let human = stackctl(&moto, &["diff"]);
     let stdout = String::from_utf8_lossy(&human.stdout);
     assert!(stdout.contains("memory_mb: 1024 → 512"), "{stdout}");
+    // A policy shows as a diff of its statements: the wildcard grant that
+    // was put behind stackctl's back goes, the scoped statement comes back.
+    assert!(stdout.contains("      policy:\n"), "{stdout}");
+    assert!(
+        stdout.contains("\n        -      \"Action\": \"s3:*\","),
+        "{stdout}"
+    );
+    assert!(
+        stdout
+            .lines()
+            .any(|l| l.starts_with("        +") && l.trim_end().ends_with("\"s3:PutObject\"")),
+        "{stdout}"
+    );
+    let json: Value = serde_json::from_slice(&diff.stdout).unwrap();
+    let role_step = json["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["id"]["name"] == "cartpipe-generator" && s["id"]["kind"] == "role")
+        .unwrap();
+    assert!(
+        role_step["changes"][0]["diff"]
+            .as_array()
+            .is_some_and(|d| d.iter().any(|l| l == "-      \"Resource\": \"*\"")),
+        "{role_step}"
+    );
     assert!(stdout.contains("+ function cartpipe-generator"), "{stdout}");
     ok(stackctl(&moto, &["up"]));
     let diff = stackctl(&moto, &["diff", "--json"]);
@@ -298,7 +326,6 @@ fn up_is_idempotent_repairs_drift_and_down_removes_only_what_it_owns() {
         text(&diff)
     );
 
-    // Down empties versioned buckets: object versions and delete markers.
     // Resources of the same shape without the tag sit next to the stack's
     // and must survive the same `down`.
     rt.block_on(async {
@@ -332,19 +359,56 @@ fn up_is_idempotent_repairs_drift_and_down_removes_only_what_it_owns() {
         assert_eq!(versions.versions().len(), 3);
         assert_eq!(versions.delete_markers().len(), 1);
     });
-    // Without a terminal, down needs --yes.
-    let refused = stackctl(&moto, &["down"]);
+    // The raw bucket holds data now: down refuses before any change, with
+    // or without --yes, and says what it would have destroyed.
+    for args in [&["down"][..], &["down", "--yes"]] {
+        let refused = stackctl(&moto, args);
+        assert_eq!(refused.status.code(), Some(1), "{}", text(&refused));
+        let stderr = String::from_utf8_lossy(&refused.stderr);
+        assert!(
+            stderr.contains(&format!(
+                "bucket {RAW}: 3 object versions, 1 delete marker, 3 B"
+            )),
+            "{}",
+            text(&refused)
+        );
+        assert!(stderr.contains("pass --delete-data"), "{}", text(&refused));
+    }
+    let diff = stackctl(&moto, &["diff"]);
+    assert_eq!(
+        diff.status.code(),
+        Some(0),
+        "nothing deleted: {}",
+        text(&diff)
+    );
+    // Without a terminal, down needs --yes, even with --delete-data.
+    let refused = stackctl(&moto, &["down", "--delete-data"]);
     assert_eq!(refused.status.code(), Some(1), "{}", text(&refused));
-    assert!(String::from_utf8_lossy(&refused.stderr).contains("--yes"));
-    ok(stackctl(&moto, &["down", "--yes"]));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("pass --yes"));
+    // With both, down empties versioned buckets: versions and delete markers.
+    ok(stackctl(&moto, &["down", "--yes", "--delete-data"]));
     rt.block_on(async {
         let buckets = s3.list_buckets().send().await.unwrap();
-        let buckets: Vec<&str> = buckets.buckets().iter().filter_map(|b| b.name()).collect();
+        let mut buckets: Vec<&str> = buckets.buckets().iter().filter_map(|b| b.name()).collect();
+        // moto lists in creation order, S3 by name.
+        buckets.sort_unstable();
         assert_eq!(
             buckets,
-            [UNTAGGED_BUCKET],
-            "only the untagged bucket is left"
+            [
+                UNTAGGED_BUCKET,
+                "stackctl-locks-123456789012-eu-west-1",
+                LOCK_BUCKET
+            ],
+            "only the untagged bucket and the lock buckets (one per region used) are left"
         );
+        // The lock was released: its bucket holds no record.
+        let locks = s3
+            .list_objects_v2()
+            .bucket(LOCK_BUCKET)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(locks.key_count(), Some(0), "{locks:?}");
         let roles = iam.list_roles().send().await.unwrap();
         let roles: Vec<&str> = roles.roles().iter().map(|r| r.role_name()).collect();
         assert_eq!(roles, [UNTAGGED_ROLE], "only the untagged role is left");

@@ -645,6 +645,23 @@ async fn whole_stack_up_diff_drift_and_down() {
         .await
         .expect("read");
     let down = plan_down(&fx.spec.name, Some("us-east-1"), &live);
+    // Without the run's --delete-data, the bucket holding versions stays
+    // (its delete fails; the engine stops at that wave), data intact.
+    let refused = apply(fx.cloud.clone(), &down, Arc::new(NoProgress)).await;
+    let failed: Vec<_> = refused.failed().map(|r| r.id.to_string()).collect();
+    assert_eq!(failed, [format!("bucket {raw}")], "{refused:?}");
+    assert_eq!(
+        store
+            .list_object_versions(&raw, "")
+            .expect("versions")
+            .len(),
+        3
+    );
+    let live = read_live(fx.cloud.clone(), &fx.spec.name, &fx.desired())
+        .await
+        .expect("read");
+    let mut down = plan_down(&fx.spec.name, Some("us-east-1"), &live);
+    down.delete_data = true;
     let report = apply(fx.cloud.clone(), &down, Arc::new(NoProgress)).await;
     assert!(report.failed().next().is_none(), "{report:?}");
     let live = read_live(fx.cloud.clone(), &fx.spec.name, &fx.desired())

@@ -7,60 +7,21 @@
 
 #[path = "support/cli.rs"]
 mod cli;
+#[path = "support/local.rs"]
+mod local;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
-use cli::{ok, repo_root, text};
+use cli::{ok, text};
+use local::{object, stack_file, stackctl};
 
 const RAW: &str = "cartpipe-raw-000000000000-us-east-1";
 const CONSUMPTION: &str = "cartpipe-consumption-000000000000-us-east-1";
-
-/// The repo's stack.yaml with absolute sources and a local cloud in `dir`,
-/// edited by `edit`.
-fn stack_file(dir: &Path, edit: impl Fn(String) -> String) -> PathBuf {
-    let original = std::fs::read_to_string(repo_root().join("stack.yaml")).unwrap();
-    let functions = repo_root().join("functions");
-    let text = original
-        .replace(
-            "source: functions",
-            &format!("source: {}", functions.display()),
-        )
-        .replace(
-            "local: { provider: local }",
-            &format!(
-                "local: {{ provider: local, dir: {} }}",
-                dir.join("cloud").display()
-            ),
-        );
-    assert_ne!(text, original, "the repo's stack.yaml changed shape");
-    let path = dir.join("stack.yaml");
-    std::fs::write(&path, edit(text)).unwrap();
-    path
-}
-
-fn stackctl(file: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_stackctl"))
-        .arg("-f")
-        .arg(file)
-        .args(args)
-        .output()
-        .expect("run stackctl")
-}
-
-/// The latest version of an object, read from the local cloud's files the
-/// way `stackctl demo` shows them.
-fn object(cloud: &Path, bucket: &str, key: &str) -> Option<Vec<u8>> {
-    let store = stackctl::provider::local::store::LocalStore::open(cloud).ok()?;
-    store
-        .get_object(bucket, key, None)
-        .ok()
-        .map(|(_, body)| body)
-}
 
 // ---- an independent computation of the contract, for all-valid input -------
 
@@ -345,7 +306,7 @@ fn the_pipeline_runs_end_to_end_and_down_leaves_nothing() {
         Some(0),
         "invoking changes no setting"
     );
-    ok(stackctl(&file, &["down", "--yes"]));
+    ok(stackctl(&file, &["down", "--yes", "--delete-data"]));
     let diff = stackctl(&file, &["diff", "--json"]);
     assert_eq!(diff.status.code(), Some(2));
     let plan: serde_json::Value = serde_json::from_slice(&diff.stdout).unwrap();

@@ -9,7 +9,7 @@ use tokio::task::JoinSet;
 
 use crate::model::*;
 use crate::plan::{Action, LiveState, Plan, Step};
-use crate::provider::{Cloud, ProviderError, ResourceProvider};
+use crate::provider::{BucketData, Cloud, ProviderError, ResourceProvider};
 
 /// Reads the live counterpart of every desired resource, and everything
 /// else the stack owns, all kinds and names in parallel.
@@ -141,22 +141,70 @@ pub trait Progress: Send + Sync {
 pub struct NoProgress;
 impl Progress for NoProgress {}
 
+/// What each bucket about to be deleted holds, read in parallel.
+pub async fn read_contents<C: Cloud>(
+    cloud: Arc<C>,
+    buckets: Vec<String>,
+) -> Result<std::collections::BTreeMap<String, BucketContents>, ProviderError> {
+    let mut tasks = JoinSet::new();
+    for name in buckets {
+        let cloud = cloud.clone();
+        tasks.spawn(async move {
+            let c = BucketData::contents(&*cloud, &name).await?;
+            Ok::<_, ProviderError>((name, c))
+        });
+    }
+    let mut out = std::collections::BTreeMap::new();
+    while let Some(joined) = tasks.join_next().await {
+        let (name, c) =
+            joined.map_err(|e| ProviderError::Other(format!("a read task failed: {e}")))??;
+        out.insert(name, c);
+    }
+    Ok(out)
+}
+
 /// Executes `plan`. A wave starts only when the previous one fully
 /// succeeded; on failure the steps already done stay done (the next run
 /// reads them back and plans the rest).
+///
+/// A bucket is emptied before its delete only when the plan carries the
+/// run's `--delete-data`; otherwise the provider's plain delete refuses a
+/// bucket that holds anything, even an object written after the plan.
 pub async fn apply<C: Cloud>(
     cloud: Arc<C>,
     plan: &Plan,
     progress: Arc<dyn Progress>,
 ) -> ApplyReport {
+    apply_while(cloud, plan, progress, || true).await
+}
+
+/// [`apply`], checking `may_continue` before each wave: a run that lost
+/// its lock stops there (the steps of a started wave finish).
+pub async fn apply_while<C: Cloud>(
+    cloud: Arc<C>,
+    plan: &Plan,
+    progress: Arc<dyn Progress>,
+    may_continue: impl Fn() -> bool,
+) -> ApplyReport {
     let mut results = Vec::new();
     for wave in plan.waves() {
+        if !may_continue() {
+            results.push(StepResult {
+                id: wave[0].id.clone(),
+                action: action_name(&wave[0].action),
+                error: Some(
+                    "not started: this run lost its lock to another run, so it stopped".into(),
+                ),
+            });
+            break;
+        }
         let mut tasks = JoinSet::new();
         for step in wave {
             progress.started(step);
             let (cloud, step) = (cloud.clone(), step.clone());
+            let delete_data = plan.delete_data;
             tasks.spawn(async move {
-                let outcome = execute(&*cloud, &step).await;
+                let outcome = execute(&*cloud, &step, delete_data).await;
                 StepResult {
                     action: action_name(&step.action),
                     id: step.id,
@@ -188,10 +236,17 @@ fn action_name(a: &Action) -> &'static str {
         Action::Update(_) => "update",
         Action::Delete => "delete",
         Action::NoOp => "no-op",
+        Action::Retain => "retain",
     }
 }
 
-async fn execute<C: Cloud>(c: &C, step: &Step) -> Result<(), ProviderError> {
+async fn execute<C: Cloud>(c: &C, step: &Step, delete_data: bool) -> Result<(), ProviderError> {
+    if delete_data
+        && step.is_delete()
+        && let Some(Resource::Bucket(b)) = &step.live
+    {
+        return BucketData::delete_with_data(c, b).await;
+    }
     macro_rules! dispatch {
         ($variant:ident, $ty:ty) => {{
             let desired = match &step.desired {
@@ -208,7 +263,7 @@ async fn execute<C: Cloud>(c: &C, step: &Step) -> Result<(), ProviderError> {
                     ResourceProvider::<$ty>::update(c, l, d, changes).await
                 }
                 (Action::Delete, _, Some(l)) => ResourceProvider::<$ty>::delete(c, l).await,
-                (Action::NoOp, ..) => Ok(()),
+                (Action::NoOp | Action::Retain, ..) => Ok(()),
                 _ => Err(ProviderError::Other(format!(
                     "{}: malformed plan step",
                     step.id

@@ -93,15 +93,19 @@ pub fn desired(
         })
         .collect();
 
-    for id in stack.buckets.keys() {
+    for (id, spec) in &stack.buckets {
         let name = bucket_name(id);
+        let mut bucket_tags = tags.clone();
+        if spec.retain {
+            bucket_tags.insert(crate::model::RETAIN_TAG.to_owned(), "true".to_owned());
+        }
         out.push(Resource::Bucket(Bucket {
             policy: Some(canonical_json(&tls_only_policy(&name).to_string())),
             name,
             versioning: true,
             public_access_block: true,
             encryption: Some("AES256".into()),
-            tags: tags.clone(),
+            tags: bucket_tags,
         }));
     }
 

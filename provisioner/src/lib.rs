@@ -9,6 +9,8 @@
 //! - [`provider`]: one narrow trait per resource kind; `aws` and `local`
 //!   implement them.
 //! - [`apply`]: executes a plan through a provider.
+//! - [`lock`]: the run lock (one `up`/`down` at a time per stack and
+//!   target) over each target's compare-and-swap store.
 //! - [`package`]: builds and zips the Lambda packages.
 //! - [`output`]: the one place that renders results.
 //! - [`cli`]: one module per verb.
@@ -16,6 +18,7 @@
 pub mod apply;
 pub mod cli;
 pub mod desired;
+pub mod lock;
 pub mod model;
 pub mod output;
 pub mod package;

@@ -49,6 +49,13 @@ impl Printer {
         eprintln!("{text}");
     }
 
+    /// A question for the terminal, on stderr, without a line end.
+    pub fn prompt(&self, text: &str) {
+        let mut err = std::io::stderr().lock();
+        let _ = write!(err, "{text}");
+        let _ = err.flush();
+    }
+
     /// One line of streamed output (logs, serve), on stdout.
     pub fn line(&self, text: &str) {
         let mut out = std::io::stdout().lock();
@@ -149,6 +156,10 @@ pub struct Summary {
     pub delete: usize,
     pub unchanged: usize,
     pub conflicts: usize,
+    /// Deletes refused because the bucket is marked `retain`.
+    pub retained: usize,
+    /// Deletes of buckets that hold data (they need `--delete-data`).
+    pub delete_data: usize,
 }
 
 impl<'a> PlanView<'a> {
@@ -163,7 +174,9 @@ impl<'a> PlanView<'a> {
                 Action::Update(_) => s.update += 1,
                 Action::Delete => s.delete += 1,
                 Action::NoOp => s.unchanged += 1,
+                Action::Retain => s.retained += 1,
             }
+            s.delete_data += usize::from(step.needs_delete_data);
         }
         Self {
             target,
@@ -179,21 +192,41 @@ impl fmt::Display for PlanView<'_> {
         for step in self.plan.changes() {
             match &step.action {
                 Action::Create => writeln!(f, "  + {}", step.id)?,
-                Action::Delete => writeln!(f, "  - {}", step.id)?,
+                Action::Delete => match step.holds {
+                    Some(h) if step.needs_delete_data => {
+                        writeln!(f, "  - {} (holds {h}: needs --delete-data)", step.id)?
+                    }
+                    _ => writeln!(f, "  - {}", step.id)?,
+                },
                 Action::Update(changes) => {
                     writeln!(f, "  ~ {}", step.id)?;
                     for c in changes {
-                        writeln!(
-                            f,
-                            "      {}: {} → {}",
-                            c.field,
-                            short(&c.old),
-                            short(&c.new)
-                        )?;
+                        if c.diff.is_empty() {
+                            writeln!(
+                                f,
+                                "      {}: {} → {}",
+                                c.field,
+                                short(&c.old),
+                                short(&c.new)
+                            )?;
+                        } else {
+                            // A document: its statements, changed lines marked.
+                            writeln!(f, "      {}:", c.field)?;
+                            for line in &c.diff {
+                                writeln!(f, "        {line}")?;
+                            }
+                        }
                     }
                 }
-                Action::NoOp => {}
+                Action::NoOp | Action::Retain => {}
             }
+        }
+        for step in self.plan.retained() {
+            writeln!(
+                f,
+                "  = {} kept with its data: marked retain (stackctl:retain), stackctl never deletes it",
+                step.id
+            )?;
         }
         for c in &self.plan.conflicts {
             let owner = match (c.owner.as_deref(), c.region.as_deref()) {
@@ -204,23 +237,34 @@ impl fmt::Display for PlanView<'_> {
             writeln!(f, "  ! {} exists and is not this stack's ({owner})", c.id)?;
         }
         let s = &self.summary;
+        let mut extra = String::new();
+        if s.retained > 0 {
+            extra.push_str(&format!(", {} retained", s.retained));
+        }
+        if s.conflicts > 0 {
+            extra.push_str(&format!(", {} conflicts", s.conflicts));
+        }
         if s.create + s.update + s.delete == 0 && s.conflicts == 0 {
-            writeln!(f, "No changes: {} resources up to date.", s.unchanged)
+            writeln!(
+                f,
+                "No changes: {} resources up to date{extra}.",
+                s.unchanged
+            )?;
         } else {
             writeln!(
                 f,
-                "Plan: {} to create, {} to update, {} to delete, {} unchanged{}.",
-                s.create,
-                s.update,
-                s.delete,
-                s.unchanged,
-                if s.conflicts > 0 {
-                    format!(", {} conflicts", s.conflicts)
-                } else {
-                    String::new()
-                }
-            )
+                "Plan: {} to create, {} to update, {} to delete, {} unchanged{extra}.",
+                s.create, s.update, s.delete, s.unchanged,
+            )?;
         }
+        if s.delete_data > 0 {
+            writeln!(
+                f,
+                "{} bucket delete(s) destroy data: `up`/`down` refuse them without --delete-data.",
+                s.delete_data
+            )?;
+        }
+        Ok(())
     }
 }
 

@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 
-use crate::model::{Kind, OWNER_TAG, Resource, ResourceId};
+use crate::model::{BucketContents, Kind, OWNER_TAG, Resource, ResourceId};
 
 /// Live state as read from the cloud, by identity.
 pub type LiveState = BTreeMap<ResourceId, Resource>;
@@ -21,6 +21,59 @@ pub struct FieldChange {
     pub field: String,
     pub old: String,
     pub new: String,
+    /// For JSON documents (policies, patterns): a line diff of the two,
+    /// pretty-printed with sorted keys, each line starting with `+`, `-`
+    /// or ` `, so a reviewer sees which statement, action or resource
+    /// changes. Empty for plain values.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub diff: Vec<String>,
+}
+
+impl FieldChange {
+    pub fn new(field: &str, old: String, new: String) -> Self {
+        let diff = json_diff(&old, &new);
+        Self {
+            field: field.to_owned(),
+            old,
+            new,
+            diff,
+        }
+    }
+}
+
+/// The line diff of two JSON documents (see [`FieldChange::diff`]); empty
+/// when either side is not a JSON object or array. An absent document
+/// (`(none)`) diffs as empty.
+pub fn json_diff(old: &str, new: &str) -> Vec<String> {
+    fn pretty(text: &str) -> Option<String> {
+        if text == "(none)" {
+            return Some(String::new());
+        }
+        let v: serde_json::Value = serde_json::from_str(text).ok()?;
+        if !(v.is_object() || v.is_array()) {
+            return None;
+        }
+        let canonical = crate::model::canonical_json(text);
+        let v: serde_json::Value = serde_json::from_str(&canonical).ok()?;
+        serde_json::to_string_pretty(&v).ok().map(|s| s + "\n")
+    }
+    let (Some(old), Some(new)) = (pretty(old), pretty(new)) else {
+        return Vec::new();
+    };
+    if old.is_empty() && new.is_empty() {
+        return Vec::new();
+    }
+    similar::TextDiff::from_lines(&old, &new)
+        .iter_all_changes()
+        .map(|c| {
+            let sign = match c.tag() {
+                similar::ChangeTag::Delete => '-',
+                similar::ChangeTag::Insert => '+',
+                similar::ChangeTag::Equal => ' ',
+            };
+            format!("{sign}{}", c.value().trim_end_matches('\n'))
+        })
+        .collect()
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -30,6 +83,9 @@ pub enum Action {
     Update(Vec<FieldChange>),
     Delete,
     NoOp,
+    /// A delete the planner refused: the bucket is marked `retain`
+    /// (`stackctl:retain`), so it and its data stay where they are.
+    Retain,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -41,11 +97,37 @@ pub struct Step {
     pub desired: Option<Resource>,
     #[serde(skip)]
     pub live: Option<Resource>,
+    /// A bucket delete: what the bucket holds (read just before planning).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub holds: Option<BucketContents>,
+    /// Deleting it destroys data: only with `--delete-data`.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub needs_delete_data: bool,
 }
 
 impl Step {
+    fn new(
+        id: ResourceId,
+        action: Action,
+        desired: Option<Resource>,
+        live: Option<Resource>,
+    ) -> Self {
+        Self {
+            id,
+            action,
+            desired,
+            live,
+            holds: None,
+            needs_delete_data: false,
+        }
+    }
+
     pub fn is_change(&self) -> bool {
-        !matches!(self.action, Action::NoOp)
+        !matches!(self.action, Action::NoOp | Action::Retain)
+    }
+
+    pub fn is_delete(&self) -> bool {
+        matches!(self.action, Action::Delete)
     }
 }
 
@@ -68,9 +150,55 @@ pub struct Plan {
     /// reverse kind order.
     pub steps: Vec<Step>,
     pub conflicts: Vec<Conflict>,
+    /// The run's `--delete-data`: bucket deletes may take the bucket's
+    /// object versions with them. Never set by the planner.
+    #[serde(skip)]
+    pub delete_data: bool,
 }
 
 impl Plan {
+    /// Buckets this plan deletes: the ones whose contents must be read
+    /// before the plan can be judged.
+    pub fn bucket_deletes(&self) -> Vec<String> {
+        self.steps
+            .iter()
+            .filter(|s| s.is_delete() && s.id.kind == Kind::Bucket)
+            .map(|s| s.id.name.clone())
+            .collect()
+    }
+
+    /// Records what each deleted bucket holds; a bucket holding any object
+    /// version or delete marker needs `--delete-data`.
+    pub fn with_contents(mut self, contents: &BTreeMap<String, BucketContents>) -> Self {
+        for step in &mut self.steps {
+            if step.is_delete()
+                && step.id.kind == Kind::Bucket
+                && let Some(c) = contents.get(&step.id.name)
+            {
+                step.holds = Some(*c);
+                step.needs_delete_data = !c.is_empty();
+            }
+        }
+        self
+    }
+
+    /// Deletes that destroy data, which the run may do only with
+    /// `--delete-data`.
+    pub fn data_deletes(&self) -> impl Iterator<Item = &Step> {
+        self.steps.iter().filter(|s| s.needs_delete_data)
+    }
+
+    /// Steps left in place because they are retained.
+    pub fn retained(&self) -> impl Iterator<Item = &Step> {
+        self.steps
+            .iter()
+            .filter(|s| matches!(s.action, Action::Retain))
+    }
+
+    pub fn deletes(&self) -> usize {
+        self.steps.iter().filter(|s| s.is_delete()).count()
+    }
+
     pub fn changes(&self) -> impl Iterator<Item = &Step> {
         self.steps.iter().filter(|s| s.is_change())
     }
@@ -106,6 +234,10 @@ pub struct Options {
     /// (`stackctl:region`, on roles) belongs to the same stack deployed
     /// there and is not ours. `None`: not checked.
     pub region: Option<String>,
+    /// Resources an earlier run of this stack began to create and was
+    /// killed before tagging (the lock's journal), known to hold no data:
+    /// one found without any owner tag is finished as ours, not a conflict.
+    pub recover: BTreeSet<ResourceId>,
 }
 
 /// Plans `up`: bring live to desired, and delete what the stack owns that is
@@ -113,6 +245,9 @@ pub struct Options {
 pub fn plan_up(stack: &str, desired: &[Resource], live: &LiveState, options: Options) -> Plan {
     let region = options.region.as_deref();
     let owned = |r: &Resource| owned_by(stack, region, r, live);
+    // Begun by an interrupted run of this stack, and tagged by no one.
+    let recovering =
+        |id: &ResourceId, r: &Resource| options.recover.contains(id) && owner_of(r, live).is_none();
     let mut steps = Vec::new();
     let mut conflicts = Vec::new();
     let mut desired_ids = BTreeSet::new();
@@ -123,7 +258,7 @@ pub fn plan_up(stack: &str, desired: &[Resource], live: &LiveState, options: Opt
         desired_ids.insert(id.clone());
         let action = match live.get(&id) {
             None => Action::Create,
-            Some(have) if !owned(have) && !options.adopt => {
+            Some(have) if !(owned(have) || options.adopt || recovering(&id, have)) => {
                 let owner = owner_of(have, live);
                 conflicts.push(Conflict {
                     id: id.clone(),
@@ -144,12 +279,12 @@ pub fn plan_up(stack: &str, desired: &[Resource], live: &LiveState, options: Opt
                 }
             }
         };
-        steps.push(Step {
-            live: live.get(&id).cloned(),
-            desired: Some(want.clone()),
-            id,
+        steps.push(Step::new(
+            id.clone(),
             action,
-        });
+            Some(want.clone()),
+            live.get(&id).cloned(),
+        ));
     }
     for (id, have) in live {
         if !desired_ids.contains(id) && owned(have) {
@@ -161,6 +296,7 @@ pub fn plan_up(stack: &str, desired: &[Resource], live: &LiveState, options: Opt
         stack: stack.to_owned(),
         steps,
         conflicts,
+        delete_data: false,
     }
 }
 
@@ -177,21 +313,23 @@ pub fn plan_down(stack: &str, region: Option<&str>, live: &LiveState) -> Plan {
         stack: stack.to_owned(),
         steps,
         conflicts: Vec::new(),
+        delete_data: false,
     }
 }
 
+/// Deleting `have`, unless it is a bucket marked `retain`: then a
+/// [`Action::Retain`] step, which the engine never executes.
 fn delete_step(id: &ResourceId, have: &Resource) -> Step {
-    Step {
-        id: id.clone(),
-        action: Action::Delete,
-        desired: None,
-        live: Some(have.clone()),
-    }
+    let action = match have {
+        Resource::Bucket(b) if b.is_retained() => Action::Retain,
+        _ => Action::Delete,
+    };
+    Step::new(id.clone(), action, None, Some(have.clone()))
 }
 
 fn sort_steps(steps: &mut [Step]) {
     steps.sort_by(|a, b| {
-        let del = |s: &Step| matches!(s.action, Action::Delete);
+        let del = |s: &Step| matches!(s.action, Action::Delete | Action::Retain);
         match (del(a), del(b)) {
             (false, true) => std::cmp::Ordering::Less,
             (true, false) => std::cmp::Ordering::Greater,
@@ -230,11 +368,7 @@ pub fn diff_fields(live: &Resource, desired: &Resource) -> Vec<FieldChange> {
         .into_iter()
         .filter_map(|(field, new)| {
             let old = old.get(field).cloned().unwrap_or_default();
-            (old != new).then(|| FieldChange {
-                field: field.to_owned(),
-                old,
-                new,
-            })
+            (old != new).then(|| FieldChange::new(field, old, new))
         })
         .collect()
 }
@@ -286,11 +420,11 @@ mod tests {
         let plan = plan_up("s", &desired, &live, Options::default());
         assert_eq!(
             plan.steps[0].action,
-            Action::Update(vec![FieldChange {
-                field: "versioning".into(),
-                old: "disabled".into(),
-                new: "enabled".into()
-            }])
+            Action::Update(vec![FieldChange::new(
+                "versioning",
+                "disabled".into(),
+                "enabled".into()
+            )])
         );
     }
 
@@ -377,5 +511,134 @@ mod tests {
         let plan = plan_up("s", &[role("us-east-1")], &legacy, in_region("us-east-1"));
         assert!(plan.conflicts.is_empty());
         assert!(matches!(plan.steps[0].action, Action::Update(_)));
+    }
+
+    fn retained(name: &str) -> Resource {
+        let Resource::Bucket(mut b) = bucket(name, Some("s"), true) else {
+            unreachable!()
+        };
+        b.tags.insert(RETAIN_TAG.into(), "true".into());
+        Resource::Bucket(b)
+    }
+
+    #[test]
+    fn a_retained_bucket_is_never_deleted_by_up_or_down() {
+        let live = live_of(&[retained("keep"), bucket("drop", Some("s"), true)]);
+        for plan in [
+            plan_up("s", &[], &live, Options::default()),
+            plan_down("s", None, &live),
+        ] {
+            let actions: Vec<(&str, &Action)> = plan
+                .steps
+                .iter()
+                .map(|s| (s.id.name.as_str(), &s.action))
+                .collect();
+            assert_eq!(
+                actions,
+                vec![("drop", &Action::Delete), ("keep", &Action::Retain)]
+            );
+            assert_eq!(plan.bucket_deletes(), vec!["drop".to_owned()]);
+            assert_eq!(plan.retained().count(), 1);
+            // A retain step is not a change: the engine never runs it.
+            assert!(plan.waves().iter().flatten().all(|s| s.id.name == "drop"));
+        }
+    }
+
+    #[test]
+    fn deleting_a_bucket_that_holds_data_needs_delete_data() {
+        let live = live_of(&[
+            bucket("full", Some("s"), true),
+            bucket("empty", Some("s"), true),
+        ]);
+        let contents: BTreeMap<String, BucketContents> = [
+            (
+                "full".to_owned(),
+                BucketContents {
+                    object_versions: 0,
+                    delete_markers: 1,
+                    bytes: 0,
+                },
+            ),
+            ("empty".to_owned(), BucketContents::default()),
+        ]
+        .into();
+        let plan = plan_down("s", None, &live).with_contents(&contents);
+        let blocked: Vec<&str> = plan.data_deletes().map(|s| s.id.name.as_str()).collect();
+        // A delete marker alone is data: a versioned bucket's history.
+        assert_eq!(blocked, vec!["full"]);
+        let json = serde_json::to_value(&plan).expect("plan JSON");
+        let full = &json["steps"][1];
+        assert_eq!(full["id"]["name"], "full");
+        assert_eq!(full["needs_delete_data"], true);
+        assert_eq!(full["holds"]["delete_markers"], 1);
+        assert!(json["steps"][0].get("needs_delete_data").is_none());
+    }
+
+    #[test]
+    fn a_half_created_resource_of_this_stack_is_finished_not_refused() {
+        let desired = vec![bucket("a", Some("s"), true), bucket("b", Some("s"), true)];
+        // Both exist untagged; only `a` is in the journal; `b` is someone's.
+        let live = live_of(&[bucket("a", None, false), bucket("b", None, false)]);
+        let recover: BTreeSet<ResourceId> = [ResourceId::new(Kind::Bucket, "a")].into();
+        let plan = plan_up(
+            "s",
+            &desired,
+            &live,
+            Options {
+                recover: recover.clone(),
+                ..Options::default()
+            },
+        );
+        assert_eq!(plan.steps.len(), 1);
+        assert_eq!(plan.steps[0].id.name, "a");
+        assert!(matches!(plan.steps[0].action, Action::Update(_)));
+        assert_eq!(plan.conflicts.len(), 1);
+        assert_eq!(plan.conflicts[0].id.name, "b");
+        // The journal never hands over what another stack tagged.
+        let live = live_of(&[bucket("a", Some("t"), false)]);
+        let plan = plan_up(
+            "s",
+            &desired[..1],
+            &live,
+            Options {
+                recover,
+                ..Options::default()
+            },
+        );
+        assert_eq!(plan.conflicts.len(), 1);
+    }
+
+    #[test]
+    fn a_policy_change_is_a_readable_statement_diff() {
+        let old = r#"{"Version":"2012-10-17","Statement":[{"Sid":"Read","Effect":"Allow","Action":["s3:GetObject"],"Resource":"arn:aws:s3:::raw/*"},{"Sid":"Write","Effect":"Allow","Action":["s3:PutObject"],"Resource":"arn:aws:s3:::out/*"}]}"#;
+        let new = old.replace("arn:aws:s3:::out/*", "arn:aws:s3:::other/*");
+        let change = FieldChange::new("policy", old.to_owned(), new);
+        let changed: Vec<&str> = change
+            .diff
+            .iter()
+            .filter(|l| !l.starts_with(' '))
+            .map(String::as_str)
+            .collect();
+        assert_eq!(
+            changed,
+            [
+                r#"-      "Resource": "arn:aws:s3:::out/*","#,
+                r#"+      "Resource": "arn:aws:s3:::other/*","#
+            ]
+        );
+        // The statement's Sid is in the context around it.
+        assert!(
+            change.diff.iter().any(|l| l == r#"       "Sid": "Write""#),
+            "{:#?}",
+            change.diff
+        );
+        // A policy appearing diffs as all additions; plain values get none.
+        let added = FieldChange::new("policy", "(none)".into(), old.to_owned());
+        assert!(added.diff.iter().all(|l| l.starts_with('+')));
+        assert!(
+            FieldChange::new("memory_mb", "128".into(), "512".into())
+                .diff
+                .is_empty()
+        );
     }
 }

@@ -40,7 +40,7 @@ impl fmt::Display for DemoReport {
             "\nRead them with any CSV tool (e.g. `column -s, -t < FILE`), or through S3:\n  \
              stackctl serve            # prints the endpoint, then e.g.\n  \
              aws --endpoint-url http://127.0.0.1:PORT s3 cp s3://BUCKET/promotion_data.csv -\n\
-             Logs: stackctl logs processor. Clean up: stackctl down --yes."
+             Logs: stackctl logs processor. Clean up (the buckets now hold data): stackctl down --yes --delete-data."
         )
     }
 }
@@ -49,7 +49,7 @@ pub async fn run(session: &Session, printer: &Printer) -> anyhow::Result<ExitCod
     if !matches!(session.target, Target::Local { .. }) {
         bail!("`demo` runs on a local target; drop --target or pick a `provider: local` one");
     }
-    super::up::run(session, printer, false).await?;
+    super::up::run(session, printer, super::up::Flags::default(), None).await?;
     let generator = session
         .stack
         .functions

@@ -1,31 +1,59 @@
 //! `stackctl diff`: the plan, and nothing mutated.
 
+use std::collections::BTreeSet;
+use std::path::Path;
 use std::process::ExitCode;
 use std::sync::Arc;
 
 use super::Session;
-use crate::apply::read_live;
+use crate::apply::{read_contents, read_live};
+use crate::model::ResourceId;
 use crate::output::{PlanView, Printer};
-use crate::plan::{self, Plan};
+use crate::plan::{self, LiveState, Plan};
 use crate::provider::Cloud;
 use crate::spec::Target;
 
-pub async fn run(session: &Session, printer: &Printer) -> anyhow::Result<ExitCode> {
+pub async fn run(
+    session: &Session,
+    printer: &Printer,
+    out: Option<&Path>,
+) -> anyhow::Result<ExitCode> {
     match session.target {
-        Target::Aws { .. } => run_on(session, printer, session.aws().await?).await,
-        Target::Local { .. } => run_on(session, printer, session.local()?).await,
+        Target::Aws { .. } => run_on(session, printer, out, session.aws().await?).await,
+        Target::Local { .. } => run_on(session, printer, out, session.local()?).await,
     }
 }
 
 async fn run_on<C: Cloud>(
     session: &Session,
     printer: &Printer,
+    out: Option<&Path>,
     cloud: Arc<C>,
 ) -> anyhow::Result<ExitCode> {
     let packages = session.build_packages(printer).await?;
-    let (target, plan) = plan_up(session, cloud.clone(), &packages, false).await?;
+    super::locking::mention_holder(session, printer, &*cloud).await;
+    let no_journal = BTreeSet::new();
+    let (target, plan, live) = plan_up(
+        session,
+        printer,
+        cloud.clone(),
+        &packages,
+        false,
+        &no_journal,
+    )
+    .await?;
     show_unchanged(printer, &plan);
-    printer.result(&PlanView::new(target, &plan));
+    let view = PlanView::new(target, &plan);
+    if let Some(path) = out {
+        let inputs = super::saved::inputs(session, &packages, &live, &plan)?;
+        super::saved::write(path, session, inputs, &view)?;
+        printer.note(format!(
+            "Saved the plan to {}; review it, then apply exactly it with `stackctl up --plan {}`.",
+            path.display(),
+            path.display()
+        ));
+    }
+    printer.result(&view);
     if session.stats {
         printer.stats(&cloud.stats());
     }
@@ -44,15 +72,24 @@ pub fn show_unchanged(printer: &Printer, plan: &Plan) {
     }
 }
 
-/// Reads live state and plans `up`; shared by `diff` and `up`.
+/// Reads live state and plans `up`; shared by `diff` and `up`. `pending`
+/// is the lock's journal (empty for `diff`, which takes no lock): the
+/// creates an interrupted run began, which this plan may finish.
 pub async fn plan_up<C: Cloud>(
     session: &Session,
+    printer: &Printer,
     cloud: Arc<C>,
     packages: &std::collections::BTreeMap<String, crate::desired::PackageRef>,
     adopt: bool,
-) -> anyhow::Result<(String, Plan)> {
+    pending: &BTreeSet<ResourceId>,
+) -> anyhow::Result<(String, Plan, LiveState)> {
     let (ctx, desired) = session.desired(&*cloud, packages).await?;
-    let live = read_live(cloud, &session.stack.name, &desired).await?;
+    let live = read_live(cloud.clone(), &session.stack.name, &desired).await?;
+    let recover = if pending.is_empty() {
+        BTreeSet::new()
+    } else {
+        super::locking::recoverable(printer, cloud.clone(), pending, &live).await?
+    };
     let plan = plan::plan_up(
         &session.stack.name,
         &desired,
@@ -60,7 +97,13 @@ pub async fn plan_up<C: Cloud>(
         plan::Options {
             adopt,
             region: Some(ctx.region.clone()),
+            recover,
         },
     );
-    Ok((session.describe_target(&ctx), plan))
+    let contents = read_contents(cloud, plan.bucket_deletes()).await?;
+    Ok((
+        session.describe_target(&ctx),
+        plan.with_contents(&contents),
+        live,
+    ))
 }

@@ -1,12 +1,16 @@
 //! The command line: global options, then one module per verb.
 
+mod consent;
 mod demo;
 mod diff;
 mod down;
 mod invoke;
+mod locking;
 mod logs;
+mod saved;
 mod serve;
 mod session;
+mod unlock;
 mod up;
 
 use std::path::PathBuf;
@@ -63,15 +67,51 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Show what `up` would change. Exit 0: no changes; 2: changes; 1: error.
-    Diff,
+    Diff {
+        /// Also save the plan, with a fingerprint of what it was made from,
+        /// for review and `up --plan FILE`.
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
     /// Build the packages, then create or reconcile everything the stack needs.
     Up {
         /// Take over same-named resources that lack the stack's owner tag.
         #[arg(long)]
         adopt: bool,
+        /// Apply exactly this saved plan (`diff --out FILE`); refused if
+        /// anything it was made from has changed.
+        #[arg(long, value_name = "FILE")]
+        plan: Option<PathBuf>,
+        /// Don't ask before deleting resources (required off a terminal
+        /// when the plan deletes anything). Never implies --delete-data.
+        #[arg(long, short = 'y')]
+        yes: bool,
+        /// Allow deleting buckets that hold object versions, with their
+        /// data. Without it such a plan stops before any change.
+        #[arg(long)]
+        delete_data: bool,
+        /// Wait this long for another run's lock (`30s`, `2m`) instead of
+        /// failing at once.
+        #[arg(long, value_name = "DURATION", default_value = "0", value_parser = crate::lock::parse_timeout)]
+        lock_timeout: std::time::Duration,
     },
     /// Delete everything the stack owns, and nothing else.
     Down {
+        /// Don't ask (required when stdin is not a terminal). Never implies
+        /// --delete-data.
+        #[arg(long, short = 'y')]
+        yes: bool,
+        /// Also delete buckets that hold object versions, with their data.
+        /// Buckets marked `retain` stay even then.
+        #[arg(long)]
+        delete_data: bool,
+        /// Wait this long for another run's lock (`30s`, `2m`) instead of
+        /// failing at once.
+        #[arg(long, value_name = "DURATION", default_value = "0", value_parser = crate::lock::parse_timeout)]
+        lock_timeout: std::time::Duration,
+    },
+    /// Break the stack's run lock, left by a run that is gone (asks first).
+    Unlock {
         /// Don't ask (required when stdin is not a terminal).
         #[arg(long, short = 'y')]
         yes: bool,
@@ -163,9 +203,28 @@ pub fn main() -> ExitCode {
 async fn run(cli: Cli, printer: &Printer) -> anyhow::Result<ExitCode> {
     let session = Session::open(&cli)?;
     match &cli.command {
-        Command::Diff => diff::run(&session, printer).await,
-        Command::Up { adopt } => up::run(&session, printer, *adopt).await,
-        Command::Down { yes } => down::run(&session, printer, *yes).await,
+        Command::Diff { out } => diff::run(&session, printer, out.as_deref()).await,
+        Command::Up {
+            adopt,
+            plan,
+            yes,
+            delete_data,
+            lock_timeout,
+        } => {
+            let flags = up::Flags {
+                adopt: *adopt,
+                yes: *yes,
+                delete_data: *delete_data,
+                lock_timeout: *lock_timeout,
+            };
+            up::run(&session, printer, flags, plan.as_deref()).await
+        }
+        Command::Down {
+            yes,
+            delete_data,
+            lock_timeout,
+        } => down::run(&session, printer, *yes, *delete_data, *lock_timeout).await,
+        Command::Unlock { yes } => unlock::run(&session, printer, *yes).await,
         Command::Invoke {
             function,
             payload,

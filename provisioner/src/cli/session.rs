@@ -17,6 +17,9 @@ use crate::provider::local::LocalCloud;
 use crate::spec::{self, Architecture, Stack, Target};
 
 pub struct Session {
+    /// The stack file, and the `--var` overrides it was loaded with.
+    pub file: std::path::PathBuf,
+    pub vars: Vec<(String, String)>,
     pub stack: Stack,
     pub target_name: String,
     pub target: Target,
@@ -33,6 +36,8 @@ impl Session {
             .map_err(|e| anyhow::anyhow!("{e}"))?;
         let (target_name, target) = (name.to_owned(), target.clone());
         Ok(Self {
+            file: cli.file.clone(),
+            vars: cli.vars.clone(),
             stack,
             target_name,
             target,

@@ -8,7 +8,8 @@ use anyhow::bail;
 use serde::Serialize;
 
 use super::Session;
-use crate::apply::{ApplyReport, apply};
+use crate::apply::{ApplyReport, apply_while};
+use crate::lock::LockGuard;
 use crate::model::Resource;
 use crate::output::{PlanView, Printer};
 use crate::provider::Cloud;
@@ -38,21 +39,74 @@ impl fmt::Display for UpReport {
     }
 }
 
-pub async fn run(session: &Session, printer: &Printer, adopt: bool) -> anyhow::Result<ExitCode> {
+/// `up`'s switches.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Flags {
+    pub adopt: bool,
+    pub yes: bool,
+    pub delete_data: bool,
+    /// How long to wait for another run's lock.
+    pub lock_timeout: std::time::Duration,
+}
+
+/// `up --plan FILE`: the saved plan to apply exactly.
+pub type PlanFile<'a> = Option<&'a std::path::Path>;
+
+pub async fn run(
+    session: &Session,
+    printer: &Printer,
+    flags: Flags,
+    plan_file: PlanFile<'_>,
+) -> anyhow::Result<ExitCode> {
+    // A bad plan file is refused before anything is built or locked.
+    let saved = plan_file
+        .map(|p| super::saved::read(p, session).map(|s| (p, s)))
+        .transpose()?;
+    let saved = saved.as_ref().map(|(p, s)| (*p, s));
     match session.target {
-        Target::Aws { .. } => run_on(session, printer, adopt, session.aws().await?).await,
-        Target::Local { .. } => run_on(session, printer, adopt, session.local()?).await,
+        Target::Aws { .. } => run_on(session, printer, flags, saved, session.aws().await?).await,
+        Target::Local { .. } => run_on(session, printer, flags, saved, session.local()?).await,
     }
 }
+
+type Saved<'a> = Option<(&'a std::path::Path, &'a super::saved::SavedPlan)>;
 
 async fn run_on<C: Cloud>(
     session: &Session,
     printer: &Printer,
-    adopt: bool,
+    flags: Flags,
+    saved: Saved<'_>,
     cloud: Arc<C>,
 ) -> anyhow::Result<ExitCode> {
     let packages = session.build_packages(printer).await?;
-    let (target, plan) = super::diff::plan_up(session, cloud.clone(), &packages, adopt).await?;
+    let guard = super::locking::take(session, printer, &*cloud, "up", flags.lock_timeout).await?;
+    let result = locked(session, printer, flags, saved, cloud, &packages, &guard).await;
+    // Released whatever happened: an error above left the journal right.
+    let released = guard.release().await;
+    let code = result?;
+    released?;
+    Ok(code)
+}
+
+async fn locked<C: Cloud>(
+    session: &Session,
+    printer: &Printer,
+    flags: Flags,
+    saved: Saved<'_>,
+    cloud: Arc<C>,
+    packages: &BTreeMap<String, crate::desired::PackageRef>,
+    guard: &LockGuard<C::Lock>,
+) -> anyhow::Result<ExitCode> {
+    let inherited = guard.pending().await;
+    let (target, mut plan, live) = super::diff::plan_up(
+        session,
+        printer,
+        cloud.clone(),
+        packages,
+        flags.adopt,
+        &inherited,
+    )
+    .await?;
     super::diff::show_unchanged(printer, &plan);
     if !plan.conflicts.is_empty() {
         printer.note(PlanView::new(target, &plan));
@@ -73,11 +127,47 @@ async fn run_on<C: Cloud>(
             session.stack.name
         );
     }
+    if let Some((path, saved)) = saved {
+        let now = super::saved::inputs(session, packages, &live, &plan)?;
+        let mut moved = super::saved::moved(&saved.inputs, &now);
+        let fresh = serde_json::to_value(PlanView::new(target.clone(), &plan))?;
+        if moved.is_empty() && fresh != saved.plan {
+            moved.push("the plan made now differs from the saved one".to_owned());
+        }
+        if !moved.is_empty() {
+            bail!(
+                "the plan in {} is stale, made {}; since then:\n  {}\nnothing was changed. Make \
+                 and review a new one with `stackctl diff --out {}`",
+                path.display(),
+                saved.created,
+                moved.join("\n  "),
+                path.display()
+            );
+        }
+    }
     let changes = plan.changes().count();
-    if changes > 0 {
+    if changes > 0 || plan.retained().next().is_some() {
         printer.note(PlanView::new(target.clone(), &plan));
     }
-    let applied = apply(cloud.clone(), &plan, printer.progress(changes)).await;
+    super::consent::check_data_deletes(
+        &plan,
+        flags.delete_data,
+        "To keep a bucket, restore it in stack.yaml under its old id; to keep it for good, \
+         also mark it `retain: true` there and run `stackctl up` (stackctl then never deletes it).",
+    )?;
+    // A saved plan was reviewed: applying it is the consent to its deletes
+    // (never to destroying data: that is --delete-data's alone).
+    super::consent::confirm_deletes(printer, &plan, flags.yes || saved.is_some(), "up")?;
+    plan.delete_data = flags.delete_data;
+    let journal = super::locking::journal_for(&plan, &inherited);
+    guard.set_pending(journal.clone()).await?;
+    let applied = apply_while(cloud.clone(), &plan, printer.progress(changes), || {
+        guard.is_held()
+    })
+    .await;
+    guard
+        .set_pending(super::locking::journal_after(&journal, &applied))
+        .await?;
     if session.stats {
         printer.stats(&cloud.stats());
     }

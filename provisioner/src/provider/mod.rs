@@ -60,9 +60,34 @@ pub trait ResourceProvider<R>: Send + Sync {
     ) -> impl Future<Output = Result<Vec<R>>> + Send;
 }
 
+/// What a bucket holds, and the one call that destroys it.
+///
+/// `ResourceProvider<Bucket>::delete` deletes only an empty bucket (a
+/// bucket holding anything is an error naming `--delete-data`); emptying
+/// is this separate, explicitly asked-for call.
+pub trait BucketData: Send + Sync {
+    /// Every object version and delete marker, counted (absent bucket:
+    /// empty).
+    fn contents(&self, bucket: &str) -> impl Future<Output = Result<BucketContents>> + Send;
+    /// Deletes every object version and delete marker, then the bucket.
+    fn delete_with_data(&self, live: &Bucket) -> impl Future<Output = Result<()>> + Send;
+}
+
+/// The error of a plain bucket delete that found the bucket not empty.
+pub fn bucket_not_empty(bucket: &str) -> ProviderError {
+    ProviderError::Conflict {
+        resource: format!("bucket {bucket}"),
+        message: "the bucket is not empty (an object was written after the plan was made); \
+                  nothing in it was deleted. Run `stackctl diff` to see what it holds, then \
+                  pass --delete-data to delete it with its data, or mark it `retain: true`"
+            .into(),
+    }
+}
+
 /// A target: every resource kind, plus what names and ARNs are built from.
 pub trait Cloud:
     ResourceProvider<Bucket>
+    + BucketData
     + ResourceProvider<Role>
     + ResourceProvider<LogGroup>
     + ResourceProvider<Function>
@@ -73,6 +98,10 @@ pub trait Cloud:
     + Sync
     + 'static
 {
+    /// The target's run lock store.
+    type Lock: crate::lock::LockStore;
+    /// The lock of `stack` on this target.
+    fn lock_store(&self, stack: &str) -> impl Future<Output = Result<Self::Lock>> + Send;
     /// Account and region of the target.
     fn context(&self) -> impl Future<Output = Result<Context>> + Send;
     /// API calls made so far.

@@ -307,7 +307,14 @@ impl<'a> Checker<'a> {
             if allowed.contains(&e.key.as_str()) || (ext_ok && e.key.starts_with("x-")) {
                 continue;
             }
-            let what = format!("unknown key{}", suggest(&e.key, allowed.iter().copied()));
+            let what = if e.key == "retain" {
+                // The one key users carry over from buckets: say why not.
+                "`retain` applies to buckets only (it keeps a bucket and its data when stackctl \
+                 would delete it; nothing else holds data)"
+                    .to_owned()
+            } else {
+                format!("unknown key{}", suggest(&e.key, allowed.iter().copied()))
+            };
             let allowed_text = if ext_ok {
                 format!("{}, x-*", allowed.join(", "))
             } else {
@@ -400,6 +407,29 @@ impl<'a> Checker<'a> {
             value,
             written: substituted.then(|| s.clone()),
         })
+    }
+
+    /// A boolean field: a YAML boolean, or a string that is `true` or
+    /// `false` after substitution.
+    fn boolean(&mut self, node: &Node, path: &str, allowed: &str) -> Option<bool> {
+        match &node.kind {
+            Kind::Bool(b) => Some(*b),
+            Kind::Str(_) => {
+                let t = self.text(node, path, allowed)?;
+                match t.value.as_str() {
+                    "true" => Some(true),
+                    "false" => Some(false),
+                    _ => {
+                        self.push(node, path, msg("is not a boolean", &t.got(), allowed));
+                        None
+                    }
+                }
+            }
+            _ => {
+                self.type_error(node, path, "a boolean", allowed);
+                None
+            }
+        }
     }
 
     /// An integer field: a YAML integer, or a string that is one after
@@ -893,7 +923,7 @@ impl<'a> Checker<'a> {
     fn buckets(&mut self, entry: Option<&Entry<'_>>) -> BTreeMap<String, BucketEntry> {
         let mut out = BTreeMap::new();
         let Some(e) = entry else { return out };
-        let allowed = "a mapping of bucket id to `{}` or `{ name: ... }`";
+        let allowed = "a mapping of bucket id to `{}` or `{ name: ..., retain: true }`";
         let Some(entries) = self.entries(e.value, "buckets", allowed) else {
             return out;
         };
@@ -914,9 +944,19 @@ impl<'a> Checker<'a> {
             // id; `None` when the override is itself invalid (reported).
             let mut at = Some((b.key_node.line, b.key_node.column, path.clone()));
             let mut name_override = None;
-            let Some(fields) = self.fields(b.value, &path, &["name"], "`{}` or `{ name: ... }`")
-            else {
+            let Some(fields) = self.fields(
+                b.value,
+                &path,
+                &["name", "retain"],
+                "`{}` or `{ name: ..., retain: true }`",
+            ) else {
                 continue;
+            };
+            let retain = match fields.get("retain") {
+                None => false,
+                Some(r) => self
+                    .boolean(r.value, &child(&path, "retain"), "true or false")
+                    .unwrap_or(false),
             };
             if let Some(n) = fields.get("name") {
                 let np = child(&path, "name");
@@ -951,6 +991,7 @@ impl<'a> Checker<'a> {
                     BucketSpec {
                         id: b.key.clone(),
                         name_override,
+                        retain,
                     },
                     at,
                 ),

@@ -90,6 +90,9 @@ pub struct BucketSpec {
     /// A naming pattern (placeholders allowed) replacing the stack's for
     /// this bucket.
     pub name_override: Option<String>,
+    /// `retain: true`: stackctl never deletes the bucket (its
+    /// `stackctl:retain` tag says so to later runs).
+    pub retain: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

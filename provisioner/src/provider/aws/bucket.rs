@@ -11,9 +11,9 @@ use aws_sdk_s3::types::{
 };
 
 use super::{AwsCloud, Service, api_error, is_code, unparsed_success_body};
-use crate::model::{Bucket, OWNER_TAG, Tags, canonical_json};
+use crate::model::{Bucket, BucketContents, OWNER_TAG, Tags, canonical_json};
 use crate::plan::FieldChange;
-use crate::provider::{ProviderError, ResourceProvider, Result};
+use crate::provider::{BucketData, ProviderError, ResourceProvider, Result, bucket_not_empty};
 
 /// DeleteObjects takes at most this many keys.
 const DELETE_BATCH: i32 = 1000;
@@ -101,132 +101,6 @@ impl AwsCloud {
         }
     }
 
-    async fn put_bucket_tags(&self, name: &str, tags: &Tags) -> Result<()> {
-        if tags.is_empty() {
-            self.s3
-                .delete_bucket_tagging()
-                .bucket(name)
-                .send()
-                .await
-                .map_err(|e| api_error(Service::S3, "DeleteBucketTagging", &res(name), e))?;
-            return Ok(());
-        }
-        let tag_set = tags
-            .iter()
-            .map(|(k, v)| Tag::builder().key(k).value(v).build())
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| build_err(name, e))?;
-        let tagging = Tagging::builder()
-            .set_tag_set(Some(tag_set))
-            .build()
-            .map_err(|e| build_err(name, e))?;
-        self.s3
-            .put_bucket_tagging()
-            .bucket(name)
-            .tagging(tagging)
-            .send()
-            .await
-            .map_err(|e| api_error(Service::S3, "PutBucketTagging", &res(name), e))?;
-        Ok(())
-    }
-
-    async fn put_bucket_versioning(&self, name: &str, enabled: bool) -> Result<()> {
-        let status = if enabled {
-            BucketVersioningStatus::Enabled
-        } else {
-            BucketVersioningStatus::Suspended
-        };
-        self.s3
-            .put_bucket_versioning()
-            .bucket(name)
-            .versioning_configuration(VersioningConfiguration::builder().status(status).build())
-            .send()
-            .await
-            .map_err(|e| api_error(Service::S3, "PutBucketVersioning", &res(name), e))?;
-        Ok(())
-    }
-
-    async fn put_bucket_public_access_block(&self, name: &str, on: bool) -> Result<()> {
-        if !on {
-            self.s3
-                .delete_public_access_block()
-                .bucket(name)
-                .send()
-                .await
-                .map_err(|e| api_error(Service::S3, "DeletePublicAccessBlock", &res(name), e))?;
-            return Ok(());
-        }
-        let config = PublicAccessBlockConfiguration::builder()
-            .block_public_acls(true)
-            .ignore_public_acls(true)
-            .block_public_policy(true)
-            .restrict_public_buckets(true)
-            .build();
-        self.s3
-            .put_public_access_block()
-            .bucket(name)
-            .public_access_block_configuration(config)
-            .send()
-            .await
-            .map_err(|e| api_error(Service::S3, "PutPublicAccessBlock", &res(name), e))?;
-        Ok(())
-    }
-
-    async fn put_bucket_encryption(&self, name: &str, algorithm: Option<&str>) -> Result<()> {
-        let Some(algorithm) = algorithm else {
-            self.s3
-                .delete_bucket_encryption()
-                .bucket(name)
-                .send()
-                .await
-                .map_err(|e| api_error(Service::S3, "DeleteBucketEncryption", &res(name), e))?;
-            return Ok(());
-        };
-        let by_default = ServerSideEncryptionByDefault::builder()
-            .sse_algorithm(ServerSideEncryption::from(algorithm))
-            .build()
-            .map_err(|e| build_err(name, e))?;
-        let config = ServerSideEncryptionConfiguration::builder()
-            .rules(
-                ServerSideEncryptionRule::builder()
-                    .apply_server_side_encryption_by_default(by_default)
-                    .build(),
-            )
-            .build()
-            .map_err(|e| build_err(name, e))?;
-        self.s3
-            .put_bucket_encryption()
-            .bucket(name)
-            .server_side_encryption_configuration(config)
-            .send()
-            .await
-            .map_err(|e| api_error(Service::S3, "PutBucketEncryption", &res(name), e))?;
-        Ok(())
-    }
-
-    async fn put_bucket_policy(&self, name: &str, policy: Option<&str>) -> Result<()> {
-        match policy {
-            Some(policy) => {
-                self.s3
-                    .put_bucket_policy()
-                    .bucket(name)
-                    .policy(policy)
-                    .send()
-                    .await
-                    .map_err(|e| api_error(Service::S3, "PutBucketPolicy", &res(name), e))?;
-            }
-            None => {
-                self.s3
-                    .delete_bucket_policy()
-                    .bucket(name)
-                    .send()
-                    .await
-                    .map_err(|e| api_error(Service::S3, "DeleteBucketPolicy", &res(name), e))?;
-            }
-        }
-        Ok(())
-    }
-
     async fn read_bucket_settings(&self, name: &str, tags: Tags) -> Result<Bucket> {
         let (versioning, public_access_block, encryption, policy) = tokio::join!(
             self.bucket_versioning(name),
@@ -262,7 +136,7 @@ impl AwsCloud {
                     if code == "AccessDenied" && !policy_removed =>
                 {
                     policy_removed = true;
-                    self.put_bucket_policy(name, None).await?;
+                    BucketWriter(&self.s3).put_bucket_policy(name, None).await?;
                 }
                 Err(e) => return Err(e),
             }
@@ -340,6 +214,158 @@ impl AwsCloud {
     }
 }
 
+/// The bucket settings writes, over any S3 client (the stack's, counted,
+/// or the lock's).
+pub(super) struct BucketWriter<'a>(pub(super) &'a aws_sdk_s3::Client);
+
+impl BucketWriter<'_> {
+    pub(super) async fn put_bucket_tags(&self, name: &str, tags: &Tags) -> Result<()> {
+        if tags.is_empty() {
+            self.0
+                .delete_bucket_tagging()
+                .bucket(name)
+                .send()
+                .await
+                .map_err(|e| api_error(Service::S3, "DeleteBucketTagging", &res(name), e))?;
+            return Ok(());
+        }
+        let tag_set = tags
+            .iter()
+            .map(|(k, v)| Tag::builder().key(k).value(v).build())
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| build_err(name, e))?;
+        let tagging = Tagging::builder()
+            .set_tag_set(Some(tag_set))
+            .build()
+            .map_err(|e| build_err(name, e))?;
+        self.0
+            .put_bucket_tagging()
+            .bucket(name)
+            .tagging(tagging)
+            .send()
+            .await
+            .map_err(|e| api_error(Service::S3, "PutBucketTagging", &res(name), e))?;
+        Ok(())
+    }
+
+    pub(super) async fn put_bucket_versioning(&self, name: &str, enabled: bool) -> Result<()> {
+        let status = if enabled {
+            BucketVersioningStatus::Enabled
+        } else {
+            BucketVersioningStatus::Suspended
+        };
+        self.0
+            .put_bucket_versioning()
+            .bucket(name)
+            .versioning_configuration(VersioningConfiguration::builder().status(status).build())
+            .send()
+            .await
+            .map_err(|e| api_error(Service::S3, "PutBucketVersioning", &res(name), e))?;
+        Ok(())
+    }
+
+    pub(super) async fn put_bucket_public_access_block(&self, name: &str, on: bool) -> Result<()> {
+        if !on {
+            self.0
+                .delete_public_access_block()
+                .bucket(name)
+                .send()
+                .await
+                .map_err(|e| api_error(Service::S3, "DeletePublicAccessBlock", &res(name), e))?;
+            return Ok(());
+        }
+        let config = PublicAccessBlockConfiguration::builder()
+            .block_public_acls(true)
+            .ignore_public_acls(true)
+            .block_public_policy(true)
+            .restrict_public_buckets(true)
+            .build();
+        self.0
+            .put_public_access_block()
+            .bucket(name)
+            .public_access_block_configuration(config)
+            .send()
+            .await
+            .map_err(|e| api_error(Service::S3, "PutPublicAccessBlock", &res(name), e))?;
+        Ok(())
+    }
+
+    pub(super) async fn put_bucket_encryption(
+        &self,
+        name: &str,
+        algorithm: Option<&str>,
+    ) -> Result<()> {
+        let Some(algorithm) = algorithm else {
+            self.0
+                .delete_bucket_encryption()
+                .bucket(name)
+                .send()
+                .await
+                .map_err(|e| api_error(Service::S3, "DeleteBucketEncryption", &res(name), e))?;
+            return Ok(());
+        };
+        let by_default = ServerSideEncryptionByDefault::builder()
+            .sse_algorithm(ServerSideEncryption::from(algorithm))
+            .build()
+            .map_err(|e| build_err(name, e))?;
+        let config = ServerSideEncryptionConfiguration::builder()
+            .rules(
+                ServerSideEncryptionRule::builder()
+                    .apply_server_side_encryption_by_default(by_default)
+                    .build(),
+            )
+            .build()
+            .map_err(|e| build_err(name, e))?;
+        self.0
+            .put_bucket_encryption()
+            .bucket(name)
+            .server_side_encryption_configuration(config)
+            .send()
+            .await
+            .map_err(|e| api_error(Service::S3, "PutBucketEncryption", &res(name), e))?;
+        Ok(())
+    }
+
+    pub(super) async fn put_bucket_policy(&self, name: &str, policy: Option<&str>) -> Result<()> {
+        match policy {
+            Some(policy) => {
+                self.0
+                    .put_bucket_policy()
+                    .bucket(name)
+                    .policy(policy)
+                    .send()
+                    .await
+                    .map_err(|e| api_error(Service::S3, "PutBucketPolicy", &res(name), e))?;
+            }
+            None => {
+                self.0
+                    .delete_bucket_policy()
+                    .bucket(name)
+                    .send()
+                    .await
+                    .map_err(|e| api_error(Service::S3, "DeleteBucketPolicy", &res(name), e))?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The lock bucket's settings: the data buckets' security (tags, public
+/// access blocked, default encryption, TLS-only policy), no versioning.
+pub(super) async fn secure_lock_bucket(s3: &aws_sdk_s3::Client, name: &str) -> Result<()> {
+    let w = BucketWriter(s3);
+    let tags: Tags = [(
+        super::lock::PURPOSE_TAG.0.to_owned(),
+        super::lock::PURPOSE_TAG.1.to_owned(),
+    )]
+    .into();
+    w.put_bucket_tags(name, &tags).await?;
+    w.put_bucket_public_access_block(name, true).await?;
+    w.put_bucket_encryption(name, Some("AES256")).await?;
+    let policy = canonical_json(&crate::desired::tls_only_policy(name).to_string());
+    w.put_bucket_policy(name, Some(&policy)).await
+}
+
 impl ResourceProvider<Bucket> for AwsCloud {
     async fn read(&self, name: &str) -> Result<Option<Bucket>> {
         // The tagging read doubles as the existence check; the rest are
@@ -353,14 +379,26 @@ impl ResourceProvider<Bucket> for AwsCloud {
     async fn create(&self, desired: &Bucket) -> Result<()> {
         let name = desired.name.as_str();
         let region = self.region_name()?;
-        let mut request = self.s3.create_bucket().bucket(name);
+        // Tagged at creation (S3 takes `CreateBucketConfiguration.Tags` for
+        // general purpose buckets, one atomic call), so a run killed right
+        // after CreateBucket leaves a bucket the next run knows as its own.
+        // The tags are put again below for endpoints that ignore them here
+        // (moto 5.2 does).
+        let tag_set = desired
+            .tags
+            .iter()
+            .map(|(k, v)| Tag::builder().key(k).value(v).build())
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| build_err(name, e))?;
+        let mut config = CreateBucketConfiguration::builder().set_tags(Some(tag_set));
         if region != "us-east-1" {
-            request = request.create_bucket_configuration(
-                CreateBucketConfiguration::builder()
-                    .location_constraint(BucketLocationConstraint::from(region))
-                    .build(),
-            );
+            config = config.location_constraint(BucketLocationConstraint::from(region));
         }
+        let request = self
+            .s3
+            .create_bucket()
+            .bucket(name)
+            .create_bucket_configuration(config.build());
         match request.send().await {
             Ok(_) => {}
             Err(e) if is_code(&e, &["BucketAlreadyOwnedByYou"]) => {
@@ -390,13 +428,20 @@ impl ResourceProvider<Bucket> for AwsCloud {
         }
         // Tags first: a bucket left half-configured by a failure is still
         // recognised as ours by the next run, which finishes the job.
-        self.put_bucket_tags(name, &desired.tags).await?;
-        self.put_bucket_versioning(name, desired.versioning).await?;
-        self.put_bucket_public_access_block(name, desired.public_access_block)
+        BucketWriter(&self.s3)
+            .put_bucket_tags(name, &desired.tags)
             .await?;
-        self.put_bucket_encryption(name, desired.encryption.as_deref())
+        BucketWriter(&self.s3)
+            .put_bucket_versioning(name, desired.versioning)
             .await?;
-        self.put_bucket_policy(name, desired.policy.as_deref())
+        BucketWriter(&self.s3)
+            .put_bucket_public_access_block(name, desired.public_access_block)
+            .await?;
+        BucketWriter(&self.s3)
+            .put_bucket_encryption(name, desired.encryption.as_deref())
+            .await?;
+        BucketWriter(&self.s3)
+            .put_bucket_policy(name, desired.policy.as_deref())
             .await?;
         Ok(())
     }
@@ -410,44 +455,43 @@ impl ResourceProvider<Bucket> for AwsCloud {
         let name = desired.name.as_str();
         let changed = |field: &str| changes.iter().any(|c| c.field == field);
         if changed("tags") {
-            self.put_bucket_tags(name, &desired.tags).await?;
+            BucketWriter(&self.s3)
+                .put_bucket_tags(name, &desired.tags)
+                .await?;
         }
         if changed("versioning") {
-            self.put_bucket_versioning(name, desired.versioning).await?;
+            BucketWriter(&self.s3)
+                .put_bucket_versioning(name, desired.versioning)
+                .await?;
         }
         if changed("public_access_block") {
-            self.put_bucket_public_access_block(name, desired.public_access_block)
+            BucketWriter(&self.s3)
+                .put_bucket_public_access_block(name, desired.public_access_block)
                 .await?;
         }
         if changed("encryption") {
-            self.put_bucket_encryption(name, desired.encryption.as_deref())
+            BucketWriter(&self.s3)
+                .put_bucket_encryption(name, desired.encryption.as_deref())
                 .await?;
         }
         if changed("policy") {
-            self.put_bucket_policy(name, desired.policy.as_deref())
+            BucketWriter(&self.s3)
+                .put_bucket_policy(name, desired.policy.as_deref())
                 .await?;
         }
         Ok(())
     }
 
+    /// Deletes an empty bucket only: S3 answers BucketNotEmpty for one
+    /// holding any version or delete marker, and the data stays.
     async fn delete(&self, live: &Bucket) -> Result<()> {
         let name = live.name.as_str();
-        // An object written meanwhile makes DeleteBucket answer
-        // BucketNotEmpty: empty again, a few times.
-        for _ in 0..3 {
-            if !self.empty_bucket(name).await? {
-                return Ok(());
-            }
-            match self.s3.delete_bucket().bucket(name).send().await {
-                Ok(_) => return Ok(()),
-                Err(e) if is_code(&e, &["NoSuchBucket"]) => return Ok(()),
-                Err(e) if is_code(&e, &["BucketNotEmpty"]) => continue,
-                Err(e) => return Err(api_error(Service::S3, "DeleteBucket", &res(name), e)),
-            }
+        match self.s3.delete_bucket().bucket(name).send().await {
+            Ok(_) => Ok(()),
+            Err(e) if is_code(&e, &["NoSuchBucket"]) => Ok(()),
+            Err(e) if is_code(&e, &["BucketNotEmpty"]) => Err(bucket_not_empty(name)),
+            Err(e) => Err(api_error(Service::S3, "DeleteBucket", &res(name), e)),
         }
-        Err(ProviderError::Other(format!(
-            "bucket {name}: still not empty after emptying it three times (something keeps writing to it)"
-        )))
     }
 
     async fn list_owned(&self, stack: &str, known: &BTreeSet<String>) -> Result<Vec<Bucket>> {
@@ -497,5 +541,63 @@ impl ResourceProvider<Bucket> for AwsCloud {
             }
         }
         Ok(owned)
+    }
+}
+
+impl BucketData for AwsCloud {
+    async fn contents(&self, name: &str) -> Result<BucketContents> {
+        let mut c = BucketContents::default();
+        let (mut key_marker, mut version_marker) = (None, None);
+        loop {
+            let page = match self
+                .s3
+                .list_object_versions()
+                .bucket(name)
+                .set_key_marker(key_marker)
+                .set_version_id_marker(version_marker)
+                .send()
+                .await
+            {
+                Ok(page) => page,
+                Err(e) if is_code(&e, &["NoSuchBucket"]) => return Ok(c),
+                Err(e) => {
+                    return Err(api_error(Service::S3, "ListObjectVersions", &res(name), e));
+                }
+            };
+            c.object_versions += page.versions().len() as u64;
+            c.delete_markers += page.delete_markers().len() as u64;
+            c.bytes += page
+                .versions()
+                .iter()
+                .filter_map(|v| v.size())
+                .map(|s| u64::try_from(s).unwrap_or(0))
+                .sum::<u64>();
+            if page.is_truncated() != Some(true) {
+                return Ok(c);
+            }
+            key_marker = page.next_key_marker().map(str::to_owned);
+            version_marker = page.next_version_id_marker().map(str::to_owned);
+            if key_marker.is_none() {
+                return Ok(c);
+            }
+        }
+    }
+
+    async fn delete_with_data(&self, live: &Bucket) -> Result<()> {
+        let name = live.name.as_str();
+        // An object written meanwhile makes DeleteBucket answer
+        // BucketNotEmpty: empty again, a few times.
+        for _ in 0..3 {
+            if !self.empty_bucket(name).await? {
+                return Ok(());
+            }
+            match ResourceProvider::<Bucket>::delete(self, live).await {
+                Err(ProviderError::Conflict { .. }) => continue,
+                other => return other,
+            }
+        }
+        Err(ProviderError::Other(format!(
+            "bucket {name}: still not empty after emptying it three times (something keeps writing to it)"
+        )))
     }
 }

@@ -8,6 +8,7 @@
 mod bucket;
 mod error;
 mod function;
+pub mod lock;
 mod log_group;
 mod notification;
 mod permission;
@@ -163,6 +164,8 @@ pub struct AwsCloud {
     pub(crate) events: aws_sdk_eventbridge::Client,
     pub(crate) logs: aws_sdk_cloudwatchlogs::Client,
     pub(crate) sts: aws_sdk_sts::Client,
+    /// S3 for the run lock, not counted in `--stats`.
+    lock_s3: aws_sdk_s3::Client,
     pub(crate) options: AwsOptions,
     /// The region the clients are configured for.
     pub(crate) region: Option<String>,
@@ -207,6 +210,7 @@ impl AwsCloud {
             };
         }
         Self {
+            lock_s3: clients.s3.clone(),
             s3: counted!(aws_sdk_s3, clients.s3),
             iam: counted!(aws_sdk_iam, clients.iam),
             lambda: counted!(aws_sdk_lambda, clients.lambda),
@@ -249,6 +253,18 @@ impl AwsCloud {
 }
 
 impl Cloud for AwsCloud {
+    type Lock = lock::AwsLock;
+
+    async fn lock_store(&self, stack: &str) -> Result<lock::AwsLock> {
+        let ctx = self.context().await?;
+        Ok(lock::AwsLock::new(
+            self.lock_s3.clone(),
+            &ctx.account,
+            &ctx.region,
+            stack,
+        ))
+    }
+
     async fn context(&self) -> Result<Context> {
         self.context
             .get_or_try_init(|| async {

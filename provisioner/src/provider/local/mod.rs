@@ -20,6 +20,7 @@
 pub(crate) mod clock;
 pub mod events;
 pub mod iam;
+pub mod lock;
 pub mod pattern;
 pub mod pipeline;
 pub mod runtime;
@@ -33,7 +34,10 @@ use std::sync::Arc;
 use crate::desired::Context;
 use crate::model::*;
 use crate::plan::FieldChange;
-use crate::provider::{ApiStats, CallCounter, Cloud, ProviderError, ResourceProvider, Result};
+use crate::provider::{
+    ApiStats, BucketData, CallCounter, Cloud, ProviderError, ResourceProvider, Result,
+    bucket_not_empty,
+};
 use crate::spec::Target;
 
 pub use crate::spec::LOCAL_REGION;
@@ -188,6 +192,12 @@ impl LocalCloud {
 }
 
 impl Cloud for LocalCloud {
+    type Lock = lock::LocalLock;
+
+    async fn lock_store(&self, stack: &str) -> Result<lock::LocalLock> {
+        Ok(lock::LocalLock::new(self.store.root(), stack))
+    }
+
     async fn context(&self) -> Result<Context> {
         Ok(Self::context_now())
     }
@@ -221,22 +231,59 @@ impl ResourceProvider<Bucket> for LocalCloud {
         Ok(self.store.put(desired)?)
     }
 
+    /// An empty bucket only, as S3's DeleteBucket: one holding any
+    /// version or delete marker is `BucketNotEmpty`, and stays.
     async fn delete(&self, live: &Bucket) -> Result<()> {
         self.record("DeleteBucket");
-        // Every object version and delete marker goes with it, and its
-        // notification (S3 keeps none for a deleted bucket).
-        self.store.with_resources(|s| {
+        let emptied = self.store.with_resources(|s| {
+            if !s.bucket_exists(&live.name) {
+                return Ok(true);
+            }
+            if !s.list_object_versions(&live.name, "")?.is_empty() {
+                return Ok(false);
+            }
+            // Its notification goes with it (S3 keeps none for a deleted
+            // bucket).
             s.empty_bucket(&live.name)?;
             s.remove::<Notification>(&live.name)?;
             s.remove::<Bucket>(&live.name)?;
-            Ok(())
+            Ok(true)
         })?;
-        Ok(())
+        if emptied {
+            Ok(())
+        } else {
+            Err(bucket_not_empty(&live.name))
+        }
     }
 
     async fn list_owned(&self, stack: &str, known: &BTreeSet<String>) -> Result<Vec<Bucket>> {
         self.record("ListBuckets");
         self.list_owned_of::<Bucket>(stack, known, |b| &b.tags)
+    }
+}
+
+impl BucketData for LocalCloud {
+    async fn contents(&self, bucket: &str) -> Result<BucketContents> {
+        self.record("ListObjectVersions");
+        if !self.store.bucket_exists(bucket) {
+            return Ok(BucketContents::default());
+        }
+        let mut c = BucketContents::default();
+        for v in self.store.list_object_versions(bucket, "")? {
+            if v.version.delete_marker {
+                c.delete_markers += 1;
+            } else {
+                c.object_versions += 1;
+                c.bytes += v.version.size;
+            }
+        }
+        Ok(c)
+    }
+
+    async fn delete_with_data(&self, live: &Bucket) -> Result<()> {
+        self.record("DeleteObjects");
+        self.store.empty_bucket(&live.name)?;
+        ResourceProvider::<Bucket>::delete(self, live).await
     }
 }
 

@@ -245,9 +245,13 @@ pub struct Options {
 pub fn plan_up(stack: &str, desired: &[Resource], live: &LiveState, options: Options) -> Plan {
     let region = options.region.as_deref();
     let owned = |r: &Resource| owned_by(stack, region, r, live);
-    // Begun by an interrupted run of this stack, and tagged by no one.
-    let recovering =
-        |id: &ResourceId, r: &Resource| options.recover.contains(id) && owner_of(r, live).is_none();
+    // Begun by an interrupted run of this stack, and tagged by no one (an
+    // untagged kind, a bucket's notification, goes with its parent).
+    let recovering = |id: &ResourceId, r: &Resource| {
+        let begun = options.recover.contains(id)
+            || r.parent().is_some_and(|p| options.recover.contains(&p));
+        begun && owner_of(r, live).is_none()
+    };
     let mut steps = Vec::new();
     let mut conflicts = Vec::new();
     let mut desired_ids = BTreeSet::new();
@@ -594,6 +598,28 @@ mod tests {
         assert!(matches!(plan.steps[0].action, Action::Update(_)));
         assert_eq!(plan.conflicts.len(), 1);
         assert_eq!(plan.conflicts[0].id.name, "b");
+        // The half-created bucket's notification goes with it.
+        let notification = |eventbridge| {
+            Resource::Notification(Notification {
+                bucket: "a".into(),
+                lambda: Vec::new(),
+                eventbridge,
+            })
+        };
+        let mut with_child = desired[..1].to_vec();
+        with_child.push(notification(true));
+        let live = live_of(&[bucket("a", None, false), notification(false)]);
+        let plan = plan_up(
+            "s",
+            &with_child,
+            &live,
+            Options {
+                recover: recover.clone(),
+                ..Options::default()
+            },
+        );
+        assert!(plan.conflicts.is_empty(), "{:?}", plan.conflicts);
+        assert_eq!(plan.changes().count(), 2);
         // The journal never hands over what another stack tagged.
         let live = live_of(&[bucket("a", Some("t"), false)]);
         let plan = plan_up(

@@ -30,7 +30,9 @@ use aws_sdk_s3::config::{Credentials, SharedCredentialsProvider};
 pub const ACCOUNT: &str = "123456789012";
 
 /// Run before moto's server starts (moto 5.2.x; each patch is skipped with a
-/// warning in the log when moto's internals differ):
+/// warning in the log when moto's internals differ). The first two make
+/// moto answer as AWS does; the third is a test instrument, fault injection
+/// between the SDK and moto (see [`Moto::faults`]):
 ///
 /// 1. GetBucketNotificationConfiguration never returns the
 ///    `EventBridgeConfiguration` moto stored, so a bucket sending events to
@@ -99,6 +101,133 @@ try:
     print("stackctl moto harness: TLS-only bucket policies patched", file=sys.stderr, flush=True)
 except Exception as e:
     _warn("TLS-only bucket policies", e)
+
+# 3. Faults between the SDK and moto (tests/aws_faults.rs), off until a
+#    test turns them on through `POST /stackctl-faults?...`:
+#    - rate=R&seed=S: answer a share R of requests (seeded) with a fault
+#      instead of passing them on: 500 InternalError, 503 SlowDown (S3) or
+#      the service's throttling error;
+#    - kill_after=N: once the N-th mutating request (from then on) has been
+#      handled by moto, SIGKILL the process `pid=P` before it gets the
+#      answer (`pid` may come in a second call; the request waits for it).
+#    `GET /stackctl-faults` returns the counters as JSON.
+try:
+    import io, os, random, signal, threading, time
+    from urllib.parse import parse_qs
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication
+
+    _dispatch = DomainDispatcherApplication.__call__
+    _faults = {"rate": 0.0, "rng": random.Random(0), "kill_after": 0, "pid": 0,
+               "mutating": 0, "faulted": 0, "requests": 0, "killed": 0}
+    _faults_lock = threading.Lock()
+
+    def _service(environ):
+        auth = environ.get("HTTP_AUTHORIZATION", "")
+        m = re.search(r"Credential=[^/]+/[^/]+/[^/]+/([^/]+)/aws4_request", auth)
+        return m.group(1) if m else ""
+
+    def _operation(environ, body):
+        target = environ.get("HTTP_X_AMZ_TARGET")
+        if target:
+            return target.rsplit(".", 1)[-1]
+        form = parse_qs(body.decode("utf-8", "replace")) if body else {}
+        if "Action" in form:
+            return form["Action"][0]
+        query = parse_qs(environ.get("QUERY_STRING", ""))
+        if "Action" in query:
+            return query["Action"][0]
+        return "Get" if environ.get("REQUEST_METHOD") in ("GET", "HEAD") else "Mutate"
+
+    def _is_read(op):
+        return op.startswith(("Get", "List", "Describe", "Head", "Filter"))
+
+    def _fault(environ, start_response, service, n):
+        kind = n % 3
+        if service == "s3":
+            code, status = (("InternalError", "500 Internal Server Error"), ("SlowDown", "503 Slow Down"), ("SlowDown", "503 Slow Down"))[kind]
+            body = f"<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>{code}</Code><Message>injected</Message><RequestId>f{n}</RequestId></Error>"
+            headers = [("Content-Type", "application/xml")]
+        elif environ.get("HTTP_X_AMZ_TARGET") or service == "lambda":
+            code, status = (("InternalFailure", "500 Internal Server Error"), ("ServiceUnavailableException", "503 Service Unavailable"), ("ThrottlingException", "400 Bad Request"))[kind]
+            if service == "lambda" and kind == 2:
+                code, status = ("TooManyRequestsException", "429 Too Many Requests")
+            body = json.dumps({"__type": code, "message": "injected"})
+            headers = [("Content-Type", "application/x-amz-json-1.1"), ("x-amzn-ErrorType", code)]
+        else:
+            code, status = (("InternalFailure", "500 Internal Server Error"), ("ServiceUnavailable", "503 Service Unavailable"), ("Throttling", "400 Bad Request"))[kind]
+            body = f"<ErrorResponse><Error><Type>Receiver</Type><Code>{code}</Code><Message>injected</Message></Error><RequestId>f{n}</RequestId></ErrorResponse>"
+            headers = [("Content-Type", "text/xml")]
+        out = body.encode()
+        start_response(status, headers + [("Content-Length", str(len(out)))])
+        return [out]
+
+    def __call__(self, environ, start_response):
+        path = environ.get("PATH_INFO", "")
+        if path == "/stackctl-faults":
+            query = {k: v[0] for k, v in parse_qs(environ.get("QUERY_STRING", "")).items()}
+            with _faults_lock:
+                if "rate" in query:
+                    _faults["rate"] = float(query["rate"])
+                    _faults["rng"] = random.Random(int(query.get("seed", "0")))
+                if "kill_after" in query:
+                    _faults["kill_after"] = int(query["kill_after"])
+                    _faults["mutating"] = 0
+                    _faults["pid"] = 0
+                if "pid" in query:
+                    _faults["pid"] = int(query["pid"])
+                if "reset" in query:
+                    for k in ("mutating", "faulted", "requests", "killed"):
+                        _faults[k] = 0
+                state = {k: v for k, v in _faults.items() if k != "rng"}
+            out = json.dumps(state).encode()
+            start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(out)))])
+            return [out]
+        if path.startswith("/moto-api"):
+            return _dispatch(self, environ, start_response)
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        body = environ["wsgi.input"].read(length) if length else b""
+        environ["wsgi.input"] = io.BytesIO(body)
+        service = _service(environ)
+        op = _operation(environ, body)
+        with _faults_lock:
+            _faults["requests"] += 1
+            n = _faults["requests"]
+            fault = _faults["rate"] > 0 and _faults["rng"].random() < _faults["rate"]
+            if fault:
+                _faults["faulted"] += 1
+            kill = False
+            if not fault and not _is_read(op):
+                _faults["mutating"] += 1
+                kill = _faults["kill_after"] > 0 and _faults["mutating"] == _faults["kill_after"]
+        if fault:
+            return _fault(environ, start_response, service, n)
+        if not kill:
+            return _dispatch(self, environ, start_response)
+        captured = {}
+        def capture(status, headers, exc_info=None):
+            captured["status"], captured["headers"] = status, headers
+        out = b"".join(_dispatch(self, environ, capture))
+        deadline = time.time() + 10
+        while time.time() < deadline:
+            with _faults_lock:
+                pid = _faults["pid"]
+            if pid:
+                break
+            time.sleep(0.02)
+        if pid:
+            try:
+                os.kill(pid, signal.SIGKILL)
+                with _faults_lock:
+                    _faults["killed"] += 1
+            except OSError as e:
+                print(f"stackctl moto harness: kill {pid}: {e!r}", file=sys.stderr, flush=True)
+        start_response(captured["status"], captured["headers"])
+        return [out]
+
+    DomainDispatcherApplication.__call__ = __call__
+    print("stackctl moto harness: fault injection ready", file=sys.stderr, flush=True)
+except Exception as e:
+    _warn("fault injection", e)
 
 from moto.server import main
 sys.exit(main(sys.argv[1:]))
@@ -268,6 +397,31 @@ impl Moto {
         let mut response = String::new();
         stream.read_to_string(&mut response)?;
         Ok(response.lines().next().unwrap_or_default().to_owned())
+    }
+
+    /// Sets or reads the fault injection (`/stackctl-faults?<query>`, see
+    /// [`PATCHES`]); returns its counters as JSON. Panics when the patch did
+    /// not apply: a test relying on faults must not pass without them.
+    pub fn faults(&self, query: &str) -> serde_json::Value {
+        let addr = self.endpoint.trim_start_matches("http://");
+        let mut stream = TcpStream::connect(addr).expect("connect to moto");
+        stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .expect("timeout");
+        write!(
+            stream,
+            "POST /stackctl-faults?{query} HTTP/1.0\r\nHost: {addr}\r\nContent-Length: 0\r\n\r\n"
+        )
+        .expect("write");
+        let mut response = String::new();
+        stream.read_to_string(&mut response).expect("read");
+        let body = response.split("\r\n\r\n").nth(1).unwrap_or_default();
+        serde_json::from_str(body).unwrap_or_else(|e| {
+            panic!(
+                "moto's fault injection did not answer ({e}): {response}\n{}",
+                self.log_text()
+            )
+        })
     }
 
     /// Forgets every resource (`POST /moto-api/reset`).

@@ -86,6 +86,28 @@ impl AwsLock {
             .map(|_| ())
     }
 
+    /// A lock bucket whose creator was killed before configuring it has no
+    /// policy (its last setting): configured now. One read per run.
+    async fn check_bucket(&self) -> Result<()> {
+        if self.bucket_ready.initialized() {
+            return Ok(());
+        }
+        match self
+            .s3
+            .get_bucket_policy()
+            .bucket(&self.bucket)
+            .send()
+            .await
+        {
+            Ok(_) => {
+                let _ = self.bucket_ready.set(());
+                Ok(())
+            }
+            Err(e) if is_code(&e, &["NoSuchBucketPolicy"]) => self.ensure_bucket().await,
+            Err(e) => Err(api_error(Service::S3, "GetBucketPolicy", &self.res(), e)),
+        }
+    }
+
     fn precondition_failed<E: aws_smithy_types::error::metadata::ProvideErrorMetadata>(
         e: &aws_smithy_runtime_api::client::result::SdkError<
             E,
@@ -159,7 +181,10 @@ impl LockStore for AwsLock {
                 self.ensure_bucket().await?;
                 self.put(body, None).await
             }
-            other => other,
+            other => {
+                self.check_bucket().await?;
+                other
+            }
         }
     }
 

@@ -189,7 +189,7 @@ impl AwsCloud {
             loader = loader.region(aws_config::Region::new(region));
         }
         let sdk_config = loader.load().await;
-        AwsCloud::new(&sdk_config, AwsOptions::default())
+        AwsCloud::new(&with_provisioner_retries(sdk_config), AwsOptions::default())
     }
 
     /// Wraps existing clients (tests pass mocked ones), adding the call
@@ -308,6 +308,56 @@ impl Intercept for CountCalls {
         self.0.record(operation);
         Ok(())
     }
+}
+
+/// Retries fit for a provisioner, unless the user chose their own.
+///
+/// The SDK's default (standard mode, 3 attempts) gives up on a short burst
+/// of throttling; a provisioner making a hundred calls meets one often.
+/// Terraform's AWS provider retries up to 25 times. stackctl's default:
+/// standard mode (throttling, 5xx, timeouts and connection errors are
+/// retried with exponential backoff and full jitter; validation and access
+/// errors are not), 10 attempts, backoff from 0.5 s up to 20 s, and each
+/// attempt limited to 2 minutes, so a call gives up within a few minutes.
+///
+/// `AWS_MAX_ATTEMPTS`, `AWS_RETRY_MODE` and a profile's `max_attempts` /
+/// `retry_mode` win: set, they are used as the SDK reads them (a profile
+/// setting that equals the SDK default, 3 standard attempts, cannot be told
+/// from no setting; use `AWS_MAX_ATTEMPTS=3` to insist).
+pub fn with_provisioner_retries(config: SdkConfig) -> SdkConfig {
+    use aws_smithy_types::retry::RetryConfig;
+    use aws_smithy_types::timeout::TimeoutConfig;
+    let env_set = ["AWS_MAX_ATTEMPTS", "AWS_RETRY_MODE"]
+        .iter()
+        .any(|v| std::env::var_os(v).is_some());
+    let chosen = config
+        .retry_config()
+        .is_some_and(|r| *r != RetryConfig::standard());
+    let mut builder = config.to_builder();
+    if !env_set && !chosen {
+        builder = builder.retry_config(
+            RetryConfig::standard()
+                .with_max_attempts(10)
+                .with_initial_backoff(Duration::from_millis(500))
+                .with_max_backoff(Duration::from_secs(20)),
+        );
+    }
+    if config
+        .timeout_config()
+        .is_none_or(|t| t.operation_attempt_timeout().is_none())
+    {
+        let connect = config
+            .timeout_config()
+            .and_then(|t| t.connect_timeout())
+            .unwrap_or(Duration::from_secs(5));
+        builder = builder.timeout_config(
+            TimeoutConfig::builder()
+                .connect_timeout(connect)
+                .operation_attempt_timeout(Duration::from_secs(120))
+                .build(),
+        );
+    }
+    builder.build()
 }
 
 // ---- shared helpers -------------------------------------------------------

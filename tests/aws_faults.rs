@@ -1,0 +1,130 @@
+//! Crash and fault safety against moto's server over HTTP, with the real
+//! `stackctl` binary and the real SDK. The faults are injected between the
+//! SDK and moto (a middleware in front of moto's handlers, see
+//! tests/support/moto.rs), so the SDK's retry strategy and stackctl's own
+//! are what is tested, not a mock of them.
+
+#![allow(clippy::unwrap_used)] // tests fail loudly; that is the point
+
+#[path = "support/cli.rs"]
+mod cli;
+#[path = "support/moto.rs"]
+mod moto;
+
+use std::process::{Command, Output, Stdio};
+
+use cli::{repo_root, text};
+
+const REGION: &str = "us-east-1";
+
+fn command(moto: &moto::Moto, args: &[&str]) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_stackctl"));
+    c.current_dir(repo_root())
+        .args(["--target", "aws"])
+        .args(args)
+        .env("AWS_ENDPOINT_URL", &moto.endpoint)
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_REGION", REGION)
+        .env_remove("AWS_PROFILE")
+        .env_remove("AWS_SESSION_TOKEN")
+        .env_remove("AWS_MAX_ATTEMPTS")
+        .env_remove("AWS_RETRY_MODE")
+        .stdin(Stdio::null());
+    c
+}
+
+fn run(moto: &moto::Moto, args: &[&str]) -> Output {
+    command(moto, args).output().expect("run stackctl")
+}
+
+fn counter(v: &serde_json::Value, key: &str) -> u64 {
+    v[key].as_u64().unwrap_or_else(|| panic!("{key} in {v}"))
+}
+
+#[test]
+fn up_diff_and_down_succeed_with_30_percent_of_calls_failing() {
+    let Some(moto) = moto::Moto::start() else {
+        return;
+    };
+    for seed in [1, 2] {
+        moto.reset();
+        moto.faults(&format!("rate=0.3&seed={seed}&reset=1"));
+        for args in [&["up"][..], &["diff"], &["up"], &["down", "--yes"]] {
+            let out = run(&moto, args);
+            assert_eq!(
+                out.status.code(),
+                Some(0),
+                "seed {seed}, {args:?}: {}",
+                text(&out)
+            );
+        }
+        let state = moto.faults("rate=0");
+        let (faulted, requests) = (counter(&state, "faulted"), counter(&state, "requests"));
+        assert!(
+            faulted * 5 >= requests,
+            "about 30 % of calls failed ({faulted} of {requests})"
+        );
+        // Nothing of the stack is left (the faults did not confuse down).
+        let diff = run(&moto, &["diff", "--json"]);
+        assert_eq!(diff.status.code(), Some(2), "{}", text(&diff));
+        let plan: serde_json::Value = serde_json::from_slice(&diff.stdout).unwrap();
+        assert!(
+            plan["steps"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|s| s["action"] == "create"),
+            "{plan:#}"
+        );
+    }
+}
+
+#[test]
+fn an_up_killed_after_any_mutating_call_is_finished_by_the_next_plain_up() {
+    let Some(moto) = moto::Moto::start() else {
+        return;
+    };
+    // How many mutating calls a whole up makes (its lock's included).
+    moto.faults("rate=0&reset=1");
+    let first = run(&moto, &["up"]);
+    assert_eq!(first.status.code(), Some(0), "{}", text(&first));
+    let total = counter(&moto.faults(""), "mutating");
+    assert!(
+        total > 20,
+        "an up from nothing makes {total} mutating calls"
+    );
+
+    for kill_after in 1..=total {
+        moto.reset();
+        moto.faults(&format!("kill_after={kill_after}&reset=1"));
+        let mut child = command(&moto, &["up"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        moto.faults(&format!("pid={}", child.id()));
+        let status = child.wait().unwrap();
+        let state = moto.faults("kill_after=0");
+        assert_eq!(
+            (counter(&state, "killed"), status.code()),
+            (1, None),
+            "up was killed right after mutating call {kill_after} of {total}: {status:?}"
+        );
+        // The next plain up finishes the job: no --adopt, no unlock.
+        let next = run(&moto, &["up"]);
+        assert_eq!(
+            next.status.code(),
+            Some(0),
+            "after a kill at call {kill_after}: {}",
+            text(&next)
+        );
+        let diff = run(&moto, &["diff"]);
+        assert_eq!(
+            diff.status.code(),
+            Some(0),
+            "after a kill at call {kill_after}: {}",
+            text(&diff)
+        );
+    }
+}

@@ -13,25 +13,12 @@ mod moto;
 
 use std::process::{Command, Output, Stdio};
 
-use cli::{repo_root, text};
+use cli::text;
 
 const REGION: &str = "us-east-1";
 
 fn command(moto: &moto::Moto, args: &[&str]) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_stackctl"));
-    c.current_dir(repo_root())
-        .args(["--target", "aws"])
-        .args(args)
-        .env("AWS_ENDPOINT_URL", &moto.endpoint)
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .env("AWS_REGION", REGION)
-        .env_remove("AWS_PROFILE")
-        .env_remove("AWS_SESSION_TOKEN")
-        .env_remove("AWS_MAX_ATTEMPTS")
-        .env_remove("AWS_RETRY_MODE")
-        .stdin(Stdio::null());
-    c
+    cli::aws_command(&moto.endpoint, REGION, args)
 }
 
 fn run(moto: &moto::Moto, args: &[&str]) -> Output {

@@ -26,16 +26,7 @@ const CONSUMPTION: &str = "cartpipe-consumption-123456789012-us-east-1";
 const LOCK_BUCKET: &str = "stackctl-locks-123456789012-us-east-1";
 
 fn stackctl(moto: &moto::Moto, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_stackctl"))
-        .current_dir(repo_root())
-        .args(["--target", "aws"])
-        .args(args)
-        .env("AWS_ENDPOINT_URL", &moto.endpoint)
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .env("AWS_REGION", REGION)
-        .env_remove("AWS_PROFILE")
-        .env_remove("AWS_SESSION_TOKEN")
+    cli::aws_command(&moto.endpoint, REGION, args)
         .output()
         .expect("run stackctl")
 }

@@ -3,7 +3,7 @@
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
-use std::process::Output;
+use std::process::{Command, Output, Stdio};
 
 pub fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -26,4 +26,24 @@ pub fn text(out: &Output) -> String {
 pub fn ok(out: Output) -> Output {
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     out
+}
+
+/// `stackctl --target aws ARGS`, run in the repo root (its stack.yaml)
+/// against `endpoint` (moto) in `region`, with dummy credentials and none
+/// of the caller's own AWS profile, session or retry settings.
+pub fn aws_command(endpoint: &str, region: &str, args: &[&str]) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_stackctl"));
+    c.current_dir(repo_root())
+        .args(["--target", "aws"])
+        .args(args)
+        .env("AWS_ENDPOINT_URL", endpoint)
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_REGION", region)
+        .env_remove("AWS_PROFILE")
+        .env_remove("AWS_SESSION_TOKEN")
+        .env_remove("AWS_MAX_ATTEMPTS")
+        .env_remove("AWS_RETRY_MODE")
+        .stdin(Stdio::null());
+    c
 }

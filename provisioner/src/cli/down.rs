@@ -64,12 +64,11 @@ async fn run_on<C: Cloud>(
     (yes, delete_data, lock_timeout): (bool, bool, Duration),
     cloud: Arc<C>,
 ) -> anyhow::Result<ExitCode> {
-    let guard = super::locking::take(session, printer, &*cloud, "down", lock_timeout).await?;
-    let result = locked(session, printer, yes, delete_data, cloud, &guard).await;
-    let released = guard.release().await;
-    let code = result?;
-    released?;
-    Ok(code)
+    let c = cloud.clone();
+    super::locking::holding(session, printer, &*c, "down", lock_timeout, async |guard| {
+        locked(session, printer, yes, delete_data, cloud, guard).await
+    })
+    .await
 }
 
 async fn locked<C: Cloud>(

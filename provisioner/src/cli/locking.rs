@@ -13,8 +13,27 @@ use crate::output::Printer;
 use crate::plan::{Action, LiveState, Plan};
 use crate::provider::Cloud;
 
+/// Runs `f` holding the stack's lock on the session's target (waiting up
+/// to `wait` for it), and releases it whatever `f` returned: an error in
+/// `f` has left the journal right for the next run.
+pub async fn holding<C: Cloud, T>(
+    session: &Session,
+    printer: &Printer,
+    cloud: &C,
+    verb: &str,
+    wait: Duration,
+    f: impl AsyncFnOnce(&LockGuard<C::Lock>) -> anyhow::Result<T>,
+) -> anyhow::Result<T> {
+    let guard = take(session, printer, cloud, verb, wait).await?;
+    let result = f(&guard).await;
+    let released = guard.release().await;
+    let value = result?;
+    released?;
+    Ok(value)
+}
+
 /// Takes the stack's lock on the session's target, waiting up to `wait`.
-pub async fn take<C: Cloud>(
+async fn take<C: Cloud>(
     session: &Session,
     printer: &Printer,
     cloud: &C,

@@ -90,10 +90,8 @@ pub enum Command {
         /// data. Without it such a plan stops before any change.
         #[arg(long)]
         delete_data: bool,
-        /// Wait this long for another run's lock (`30s`, `2m`) instead of
-        /// failing at once.
-        #[arg(long, value_name = "DURATION", default_value = "0", value_parser = crate::lock::parse_timeout)]
-        lock_timeout: std::time::Duration,
+        #[command(flatten)]
+        lock: LockArgs,
     },
     /// Delete everything the stack owns, and nothing else.
     Down {
@@ -105,10 +103,8 @@ pub enum Command {
         /// Buckets marked `retain` stay even then.
         #[arg(long)]
         delete_data: bool,
-        /// Wait this long for another run's lock (`30s`, `2m`) instead of
-        /// failing at once.
-        #[arg(long, value_name = "DURATION", default_value = "0", value_parser = crate::lock::parse_timeout)]
-        lock_timeout: std::time::Duration,
+        #[command(flatten)]
+        lock: LockArgs,
     },
     /// Break the stack's run lock, left by a run that is gone (asks first).
     Unlock {
@@ -148,6 +144,15 @@ pub enum Command {
         #[arg(long, default_value_t = 0)]
         port: u16,
     },
+}
+
+/// How `up` and `down` wait for the run lock.
+#[derive(Debug, Clone, Copy, clap::Args)]
+pub struct LockArgs {
+    /// Wait this long for another run's lock (`30s`, `2m`) instead of
+    /// failing at once.
+    #[arg(long = "lock-timeout", value_name = "DURATION", default_value = "0", value_parser = crate::lock::parse_timeout)]
+    pub timeout: std::time::Duration,
 }
 
 fn parse_var(s: &str) -> Result<(String, String), String> {
@@ -209,21 +214,21 @@ async fn run(cli: Cli, printer: &Printer) -> anyhow::Result<ExitCode> {
             plan,
             yes,
             delete_data,
-            lock_timeout,
+            lock,
         } => {
             let flags = up::Flags {
                 adopt: *adopt,
                 yes: *yes,
                 delete_data: *delete_data,
-                lock_timeout: *lock_timeout,
+                lock_timeout: lock.timeout,
             };
             up::run(&session, printer, flags, plan.as_deref()).await
         }
         Command::Down {
             yes,
             delete_data,
-            lock_timeout,
-        } => down::run(&session, printer, *yes, *delete_data, *lock_timeout).await,
+            lock,
+        } => down::run(&session, printer, *yes, *delete_data, lock.timeout).await,
         Command::Unlock { yes } => unlock::run(&session, printer, *yes).await,
         Command::Invoke {
             function,

@@ -79,13 +79,16 @@ async fn run_on<C: Cloud>(
     cloud: Arc<C>,
 ) -> anyhow::Result<ExitCode> {
     let packages = session.build_packages(printer).await?;
-    let guard = super::locking::take(session, printer, &*cloud, "up", flags.lock_timeout).await?;
-    let result = locked(session, printer, flags, saved, cloud, &packages, &guard).await;
-    // Released whatever happened: an error above left the journal right.
-    let released = guard.release().await;
-    let code = result?;
-    released?;
-    Ok(code)
+    let c = cloud.clone();
+    super::locking::holding(
+        session,
+        printer,
+        &*c,
+        "up",
+        flags.lock_timeout,
+        async |guard| locked(session, printer, flags, saved, cloud, &packages, guard).await,
+    )
+    .await
 }
 
 async fn locked<C: Cloud>(

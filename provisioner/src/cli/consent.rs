@@ -2,7 +2,7 @@
 //! anything: may it destroy data (`--delete-data`, never implied), and may
 //! it delete at all (`--yes`, or an answer on a terminal).
 
-use std::io::{BufRead, IsTerminal, Write};
+use std::io::{BufRead, IsTerminal};
 
 use anyhow::bail;
 
@@ -51,15 +51,20 @@ pub fn confirm_deletes(
              `stackctl diff`, then pass --yes to confirm; nothing was changed"
         );
     }
-    printer.prompt(&format!(
-        "Delete these {deletes} resource(s) of stack `{}`? [y/N] ",
+    let question = format!(
+        "Delete these {deletes} resource(s) of stack `{}`?",
         plan.stack
-    ));
-    let mut answer = String::new();
-    std::io::stdin().lock().read_line(&mut answer)?;
-    if !matches!(answer.trim(), "y" | "Y" | "yes") {
+    );
+    if !ask(printer, &question)? {
         bail!("cancelled; nothing was changed");
     }
-    let _ = std::io::stderr().flush();
     Ok(())
+}
+
+/// Asks `question [y/N]` on the terminal; true for `y` or `yes`.
+pub fn ask(printer: &Printer, question: &str) -> anyhow::Result<bool> {
+    printer.prompt(&format!("{question} [y/N] "));
+    let mut answer = String::new();
+    std::io::stdin().lock().read_line(&mut answer)?;
+    Ok(matches!(answer.trim(), "y" | "Y" | "yes"))
 }

@@ -3,7 +3,7 @@
 //! that changed hands meanwhile is left alone.
 
 use std::fmt;
-use std::io::{BufRead, IsTerminal};
+use std::io::IsTerminal;
 use std::process::ExitCode;
 use std::sync::Arc;
 
@@ -69,15 +69,13 @@ async fn run_on<C: Cloud>(
                 record.holder()
             );
         }
-        printer.prompt(&format!(
+        let question = format!(
             "Stack `{}` is locked by {} ({state}). Break the lock? Only do this when that run \
-             is gone. [y/N] ",
+             is gone.",
             session.stack.name,
             record.holder()
-        ));
-        let mut answer = String::new();
-        std::io::stdin().lock().read_line(&mut answer)?;
-        if !matches!(answer.trim(), "y" | "Y" | "yes") {
+        );
+        if !super::consent::ask(printer, &question)? {
             bail!("cancelled; the lock is still held");
         }
     }

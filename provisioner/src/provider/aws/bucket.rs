@@ -26,6 +26,14 @@ fn build_err(name: &str, e: impl std::fmt::Display) -> ProviderError {
     ProviderError::Other(format!("bucket {name}: building a request: {e}"))
 }
 
+/// Tags as S3's tag set (PutBucketTagging and CreateBucket take the same).
+fn tag_set(name: &str, tags: &Tags) -> Result<Vec<Tag>> {
+    tags.iter()
+        .map(|(k, v)| Tag::builder().key(k).value(v).build())
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| build_err(name, e))
+}
+
 impl AwsCloud {
     async fn bucket_tags(&self, name: &str) -> Result<Option<Tags>> {
         match self.s3.get_bucket_tagging().bucket(name).send().await {
@@ -229,13 +237,8 @@ impl BucketWriter<'_> {
                 .map_err(|e| api_error(Service::S3, "DeleteBucketTagging", &res(name), e))?;
             return Ok(());
         }
-        let tag_set = tags
-            .iter()
-            .map(|(k, v)| Tag::builder().key(k).value(v).build())
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| build_err(name, e))?;
         let tagging = Tagging::builder()
-            .set_tag_set(Some(tag_set))
+            .set_tag_set(Some(tag_set(name, tags)?))
             .build()
             .map_err(|e| build_err(name, e))?;
         self.0
@@ -384,13 +387,8 @@ impl ResourceProvider<Bucket> for AwsCloud {
         // after CreateBucket leaves a bucket the next run knows as its own.
         // The tags are put again below for endpoints that ignore them here
         // (moto 5.2 does).
-        let tag_set = desired
-            .tags
-            .iter()
-            .map(|(k, v)| Tag::builder().key(k).value(v).build())
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| build_err(name, e))?;
-        let mut config = CreateBucketConfiguration::builder().set_tags(Some(tag_set));
+        let mut config =
+            CreateBucketConfiguration::builder().set_tags(Some(tag_set(name, &desired.tags)?));
         if region != "us-east-1" {
             config = config.location_constraint(BucketLocationConstraint::from(region));
         }

@@ -123,7 +123,7 @@ fn removing_a_bucket_that_holds_data_needs_delete_data_and_an_empty_one_only_yes
         |t: String| t.replace("  consumption: {}", "  consumption: {}\n  scratch: {}");
     let file = stack_file(dir.path(), with_scratch);
     ok(stackctl(&file, &["up"]));
-    let store = stackctl::provider::local::store::LocalStore::open(&cloud).unwrap();
+    let store = localcloud::Store::open(&cloud).unwrap();
     store
         .put_object(SCRATCH, "notes.txt", b"keep me", None)
         .unwrap();

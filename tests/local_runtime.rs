@@ -1,5 +1,5 @@
 //! The local target's Lambda Runtime API emulator
-//! (`stackctl::provider::local::runtime`) on real processes:
+//! (`localcloud::lambda::runtime`) on real processes:
 //!
 //! - a fake custom runtime, a shell script speaking the documented HTTP
 //!   protocol with curl, for the protocol paths (response, invocation
@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use stackctl::provider::local::runtime::{
+use localcloud::lambda::runtime::{
     FunctionProcessSpec, InvocationResult, InvocationStatus, RuntimeEmulator,
 };
 

@@ -19,6 +19,7 @@ pub enum Format {
     Json,
 }
 
+#[derive(Debug, Clone)]
 pub struct Printer {
     pub format: Format,
     pub verbose: u8,

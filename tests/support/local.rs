@@ -49,7 +49,7 @@ pub fn stackctl(file: &Path, args: &[&str]) -> Output {
 /// The latest version of an object, read from the local cloud's files the
 /// way `stackctl demo` shows them.
 pub fn object(cloud: &Path, bucket: &str, key: &str) -> Option<Vec<u8>> {
-    let store = stackctl::provider::local::store::LocalStore::open(cloud).ok()?;
+    let store = localcloud::Store::open(cloud).ok()?;
     store
         .get_object(bucket, key, None)
         .ok()

@@ -58,6 +58,7 @@ pub async fn run(session: &Session, printer: &Printer) -> anyhow::Result<ExitCod
         .ok_or_else(|| anyhow::anyhow!("the stack has no `generator` function"))?;
     let cascade = run_local(
         session,
+        printer,
         &session.stack.function_name(generator),
         br#"{"rows": 1000, "seed": 42}"#.to_vec(),
     )

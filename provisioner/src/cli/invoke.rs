@@ -13,8 +13,8 @@ use serde::Serialize;
 
 use super::Session;
 use crate::output::Printer;
-use crate::provider::local::pipeline::{InvocationRecord, LocalServices};
 use crate::spec::Target;
+use localcloud::running::{InvocationRecord, RunningCloud};
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct InvokeReport {
@@ -164,6 +164,7 @@ impl fmt::Display for CascadeReport {
 /// Invokes a function of the local cloud and waits for the whole cascade.
 pub async fn run_local(
     session: &Session,
+    printer: &Printer,
     function_name: &str,
     payload: Vec<u8>,
 ) -> anyhow::Result<CascadeReport> {
@@ -172,7 +173,8 @@ pub async fn run_local(
         .store()
         .lock()
         .context("another stackctl owns the local cloud")?;
-    let services = LocalServices::start(cloud.store().clone(), 0).await?;
+    let services =
+        RunningCloud::start(cloud.store().clone(), 0, super::serve::problems_to(printer)).await?;
     services
         .invoke(function_name, payload, "direct".into())
         .await;
@@ -204,7 +206,7 @@ pub async fn run(
     let payload = payload(inline, file)?;
     let function_name = session.stack.function_name(function);
     if matches!(session.target, Target::Local { .. }) {
-        let report = run_local(session, &function_name, payload).await?;
+        let report = run_local(session, printer, &function_name, payload).await?;
         printer.result(&report);
         return Ok(if report.failed > 0 {
             ExitCode::from(1)

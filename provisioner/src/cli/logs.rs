@@ -156,7 +156,9 @@ pub async fn run(
         for (ts, stream, message) in follower.take_new(events) {
             let line = format!(
                 "{} {stream} {}",
-                crate::provider::local::events::iso8601(ts, true),
+                humantime::format_rfc3339_millis(
+                    std::time::UNIX_EPOCH + std::time::Duration::from_millis(ts)
+                ),
                 message.trim_end()
             );
             printer.line(&line);

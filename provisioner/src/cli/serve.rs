@@ -9,7 +9,7 @@ use anyhow::Context as _;
 
 use super::Session;
 use crate::output::Printer;
-use crate::provider::local::pipeline::LocalServices;
+use localcloud::running::{OnProblem, RunningCloud};
 
 pub async fn run(session: &Session, printer: &Printer, port: u16) -> anyhow::Result<ExitCode> {
     let cloud = session.local()?;
@@ -17,7 +17,7 @@ pub async fn run(session: &Session, printer: &Printer, port: u16) -> anyhow::Res
         .store()
         .lock()
         .context("another stackctl owns the local cloud")?;
-    let services = LocalServices::start(cloud.store().clone(), port)
+    let services = RunningCloud::start(cloud.store().clone(), port, problems_to(printer))
         .await
         .with_context(|| format!("starting the S3 endpoint on 127.0.0.1:{port}"))?;
     let url = services.s3_url();
@@ -67,6 +67,13 @@ fn upload_bucket(stack: &crate::spec::Stack) -> Option<&str> {
         .map(crate::spec::Trigger::bucket)
         .next()
         .or_else(|| stack.buckets.keys().next().map(String::as_str))
+}
+
+/// The running local cloud's problems (a write it cannot route, logs it
+/// cannot store), as notes on stderr.
+pub(super) fn problems_to(printer: &Printer) -> OnProblem {
+    let printer = printer.clone();
+    std::sync::Arc::new(move |problem| printer.note(format!("stackctl: {problem}")))
 }
 
 #[cfg(test)]

@@ -2,34 +2,28 @@
 //! files under the target's directory (`.stackctl/` by default), no AWS
 //! account needed.
 //!
-//! - [`store`]: the files (resources as JSON, packages, object versions,
-//!   log events), safe to share between the tasks of one process.
+//! The cloud itself is the `localcloud` crate, a fake AWS that knows
+//! nothing of stackctl (as moto knows nothing of boto3's users). This module
+//! is the thin adapter that drives it, as `provider/aws` drives the SDK:
+//!
 //! - [`LocalCloud`]: [`Cloud`] and every [`ResourceProvider`] over the
-//!   store, so the same planner and engine run `diff`, `up` and `down` here
-//!   as on AWS; a setting edited by hand in a stored JSON file is drift.
-//! - [`s3`]: an S3-compatible endpoint on 127.0.0.1 (s3s), with versioning,
-//!   SigV4 for function credentials checked against their role's policy,
-//!   and object-created callbacks.
-//! - [`events`]: the S3 and EventBridge event JSON AWS sends, and which
-//!   functions a write triggers ([`events::notification_targets`]).
-//! - [`pattern`]: EventBridge event pattern matching.
-//! - [`iam`]: identity-policy evaluation.
-//! - [`runtime`]: the Lambda Runtime API emulator running the packaged
-//!   `bootstrap` processes.
+//!   local cloud's store, so the same planner and engine run `diff`, `up`
+//!   and `down` here as on AWS; a setting edited by hand in a stored JSON
+//!   file is drift. Each call checks what the AWS API would (an existing
+//!   resource of someone else, a role that does not exist, a notification
+//!   whose function does not allow S3).
+//! - `convert`: the model ↔ the local cloud's records.
+//! - [`lock`]: the run lock as a file with compare-and-swap.
 
-pub(crate) mod clock;
-pub mod events;
-pub mod iam;
+mod convert;
 pub mod lock;
-pub mod pattern;
-pub mod pipeline;
-pub mod runtime;
-pub mod s3;
-pub mod store;
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::sync::Arc;
+
+use localcloud::store::Record as _;
+use localcloud::{events, iam, lambda, s3};
 
 use crate::desired::Context;
 use crate::model::*;
@@ -39,12 +33,13 @@ use crate::provider::{
     bucket_not_empty,
 };
 use crate::spec::Target;
+use convert::Stored;
 
 pub use crate::spec::LOCAL_REGION;
-pub use store::{LocalStore, StoreError};
+pub use localcloud::{Store as LocalStore, StoreError};
 
 /// The account id of the local cloud.
-pub const LOCAL_ACCOUNT: &str = "000000000000";
+pub const LOCAL_ACCOUNT: &str = localcloud::ACCOUNT;
 
 /// The local target's directory, `None` for another provider.
 pub fn target_dir(target: &Target) -> Option<PathBuf> {
@@ -105,17 +100,30 @@ impl LocalCloud {
         self.counter.record(op);
     }
 
+    fn get<R: Stored>(&self, name: &str) -> Result<Option<R>> {
+        Ok(self.store.get::<R::Record>(name)?.map(R::from_record))
+    }
+
+    fn put<R: Stored>(&self, r: &R) -> Result<()> {
+        Ok(self.store.put(&r.to_record())?)
+    }
+
+    fn remove<R: Stored>(&self, name: &str) -> Result<()> {
+        self.store.remove::<R::Record>(name)?;
+        Ok(())
+    }
+
     /// Creating over an existing resource: ours (same owner tag) is
     /// replaced, anyone else's is a conflict, as `BucketAlreadyOwnedByYou`
     /// and `EntityAlreadyExists` are on AWS.
-    fn check_not_foreign<R: store::StoredResource>(
+    fn check_not_foreign<R: Stored>(
         &self,
         name: &str,
         desired_tags: &Tags,
         what: &str,
         tags_of: fn(&R) -> &Tags,
     ) -> Result<()> {
-        if let Some(live) = self.store.get::<R>(name)? {
+        if let Some(live) = self.get::<R>(name)? {
             let want = desired_tags.get(OWNER_TAG);
             if want.is_none() || tags_of(&live).get(OWNER_TAG) != want {
                 return Err(ProviderError::Conflict {
@@ -124,7 +132,7 @@ impl LocalCloud {
                         "it already exists in the local cloud without the tag {OWNER_TAG}={}; \
                          it is not changed (delete {}, or take it over with --adopt)",
                         want.map_or("?", String::as_str),
-                        self.store.resource_path(R::KIND, name).display()
+                        self.store.resource_path(R::Record::KIND, name).display()
                     ),
                 });
             }
@@ -132,7 +140,7 @@ impl LocalCloud {
         Ok(())
     }
 
-    fn list_owned_of<R: store::StoredResource>(
+    fn list_owned_of<R: Stored>(
         &self,
         stack: &str,
         known: &BTreeSet<String>,
@@ -140,12 +148,11 @@ impl LocalCloud {
     ) -> Result<Vec<R>> {
         Ok(self
             .store
-            .list::<R>()?
+            .list::<R::Record>()?
             .into_iter()
-            .filter(|r| {
-                tags_of(r).get(OWNER_TAG).is_some_and(|s| s == stack)
-                    && !known.contains(&r.stored_name())
-            })
+            .filter(|r| !known.contains(&r.record_name()))
+            .map(R::from_record)
+            .filter(|r| tags_of(r).get(OWNER_TAG).is_some_and(|s| s == stack))
             .collect())
     }
 
@@ -157,7 +164,7 @@ impl LocalCloud {
             .role_arn
             .strip_prefix("arn:aws:iam::")
             .is_some_and(|r| r.starts_with(&format!("{LOCAL_ACCOUNT}:role/")));
-        if !account_ok || !self.store.exists(Kind::Role, role) {
+        if !account_ok || !self.store.exists(iam::Role::KIND, role) {
             return Err(api(
                 format!("function {}", f.name),
                 operation,
@@ -212,13 +219,13 @@ impl Cloud for LocalCloud {
 impl ResourceProvider<Bucket> for LocalCloud {
     async fn read(&self, name: &str) -> Result<Option<Bucket>> {
         self.record("GetBucket");
-        Ok(self.store.get(name)?)
+        self.get(name)
     }
 
     async fn create(&self, desired: &Bucket) -> Result<()> {
         self.record("CreateBucket");
         self.check_not_foreign::<Bucket>(&desired.name, &desired.tags, "bucket", |b| &b.tags)?;
-        Ok(self.store.put(desired)?)
+        self.put(desired)
     }
 
     async fn update(
@@ -228,7 +235,7 @@ impl ResourceProvider<Bucket> for LocalCloud {
         _changes: &[FieldChange],
     ) -> Result<()> {
         self.record("UpdateBucket");
-        Ok(self.store.put(desired)?)
+        self.put(desired)
     }
 
     /// An empty bucket only, as S3's DeleteBucket: one holding any
@@ -245,8 +252,8 @@ impl ResourceProvider<Bucket> for LocalCloud {
             // Its notification goes with it (S3 keeps none for a deleted
             // bucket).
             s.empty_bucket(&live.name)?;
-            s.remove::<Notification>(&live.name)?;
-            s.remove::<Bucket>(&live.name)?;
+            s.remove::<s3::Notification>(&live.name)?;
+            s.remove::<s3::Bucket>(&live.name)?;
             Ok(true)
         })?;
         if emptied {
@@ -292,24 +299,23 @@ impl BucketData for LocalCloud {
 impl ResourceProvider<Role> for LocalCloud {
     async fn read(&self, name: &str) -> Result<Option<Role>> {
         self.record("GetRole");
-        Ok(self.store.get(name)?)
+        self.get(name)
     }
 
     async fn create(&self, desired: &Role) -> Result<()> {
         self.record("CreateRole");
         self.check_not_foreign::<Role>(&desired.name, &desired.tags, "role", |r| &r.tags)?;
-        Ok(self.store.put(desired)?)
+        self.put(desired)
     }
 
     async fn update(&self, _live: &Role, desired: &Role, _changes: &[FieldChange]) -> Result<()> {
         self.record("UpdateRole");
-        Ok(self.store.put(desired)?)
+        self.put(desired)
     }
 
     async fn delete(&self, live: &Role) -> Result<()> {
         self.record("DeleteRole");
-        self.store.remove::<Role>(&live.name)?;
-        Ok(())
+        self.remove::<Role>(&live.name)
     }
 
     async fn list_owned(&self, stack: &str, known: &BTreeSet<String>) -> Result<Vec<Role>> {
@@ -323,13 +329,13 @@ impl ResourceProvider<Role> for LocalCloud {
 impl ResourceProvider<LogGroup> for LocalCloud {
     async fn read(&self, name: &str) -> Result<Option<LogGroup>> {
         self.record("GetLogGroup");
-        Ok(self.store.get(name)?)
+        self.get(name)
     }
 
     async fn create(&self, desired: &LogGroup) -> Result<()> {
         self.record("CreateLogGroup");
         self.check_not_foreign::<LogGroup>(&desired.name, &desired.tags, "log group", |l| &l.tags)?;
-        Ok(self.store.put(desired)?)
+        self.put(desired)
     }
 
     async fn update(
@@ -339,13 +345,13 @@ impl ResourceProvider<LogGroup> for LocalCloud {
         _changes: &[FieldChange],
     ) -> Result<()> {
         self.record("UpdateLogGroup");
-        Ok(self.store.put(desired)?)
+        self.put(desired)
     }
 
     async fn delete(&self, live: &LogGroup) -> Result<()> {
         self.record("DeleteLogGroup");
         // CloudWatch deletes a group's events with it.
-        self.store.remove::<LogGroup>(&live.name)?;
+        self.remove::<LogGroup>(&live.name)?;
         self.store.remove_log_events(&live.name)?;
         Ok(())
     }
@@ -361,7 +367,7 @@ impl ResourceProvider<LogGroup> for LocalCloud {
 impl ResourceProvider<Function> for LocalCloud {
     async fn read(&self, name: &str) -> Result<Option<Function>> {
         self.record("GetFunction");
-        Ok(self.store.get(name)?)
+        self.get(name)
     }
 
     async fn create(&self, desired: &Function) -> Result<()> {
@@ -374,7 +380,7 @@ impl ResourceProvider<Function> for LocalCloud {
             package: None,
             ..desired.clone()
         };
-        Ok(self.store.put(&stored)?)
+        self.put(&stored)
     }
 
     async fn update(
@@ -399,19 +405,19 @@ impl ResourceProvider<Function> for LocalCloud {
             package: None,
             ..desired.clone()
         };
-        Ok(self.store.put(&stored)?)
+        self.put(&stored)
     }
 
     async fn delete(&self, live: &Function) -> Result<()> {
         self.record("DeleteFunction");
         // Lambda deletes a function's resource policy with it.
         self.store.with_resources(|s| {
-            for p in s.list::<Permission>()? {
+            for p in s.list::<lambda::Permission>()? {
                 if p.function == live.name {
-                    s.remove::<Permission>(&Permission::id_name(&p.function, &p.statement_id))?;
+                    s.remove::<lambda::Permission>(&p.record_name())?;
                 }
             }
-            s.remove::<Function>(&live.name)?;
+            s.remove::<lambda::Function>(&live.name)?;
             s.remove_package(&live.name)
         })?;
         Ok(())
@@ -427,7 +433,7 @@ impl ResourceProvider<Function> for LocalCloud {
 
 impl LocalCloud {
     fn check_pattern(&self, rule: &Rule, operation: &str) -> Result<()> {
-        pattern::EventPattern::parse(&rule.pattern).map_err(|e| {
+        events::EventPattern::parse(&rule.pattern).map_err(|e| {
             api(
                 format!("rule {}", rule.name),
                 operation,
@@ -442,26 +448,25 @@ impl LocalCloud {
 impl ResourceProvider<Rule> for LocalCloud {
     async fn read(&self, name: &str) -> Result<Option<Rule>> {
         self.record("DescribeRule");
-        Ok(self.store.get(name)?)
+        self.get(name)
     }
 
     async fn create(&self, desired: &Rule) -> Result<()> {
         self.record("PutRule");
         self.check_not_foreign::<Rule>(&desired.name, &desired.tags, "rule", |r| &r.tags)?;
         self.check_pattern(desired, "PutRule")?;
-        Ok(self.store.put(desired)?)
+        self.put(desired)
     }
 
     async fn update(&self, _live: &Rule, desired: &Rule, _changes: &[FieldChange]) -> Result<()> {
         self.record("UpdateRule");
         self.check_pattern(desired, "PutRule")?;
-        Ok(self.store.put(desired)?)
+        self.put(desired)
     }
 
     async fn delete(&self, live: &Rule) -> Result<()> {
         self.record("DeleteRule");
-        self.store.remove::<Rule>(&live.name)?;
-        Ok(())
+        self.remove::<Rule>(&live.name)
     }
 
     async fn list_owned(&self, stack: &str, known: &BTreeSet<String>) -> Result<Vec<Rule>> {
@@ -476,7 +481,7 @@ impl LocalCloud {
     fn put_permission(&self, p: &Permission, operation: &str) -> Result<()> {
         let name = Permission::id_name(&p.function, &p.statement_id);
         self.store.with_resources(|s| {
-            if !s.exists(Kind::Function, &p.function) {
+            if !s.exists(lambda::Function::KIND, &p.function) {
                 return Ok(Err(api(
                     format!("permission {name}"),
                     operation,
@@ -484,7 +489,7 @@ impl LocalCloud {
                     format!("Function not found: {}", p.function),
                 )));
             }
-            s.put(p)?;
+            s.put(&p.to_record())?;
             Ok(Ok(()))
         })?
     }
@@ -493,11 +498,14 @@ impl LocalCloud {
 impl ResourceProvider<Permission> for LocalCloud {
     async fn read(&self, name: &str) -> Result<Option<Permission>> {
         self.record("GetPolicy");
-        let Some(p) = self.store.get::<Permission>(name)? else {
+        let Some(p) = self.get::<Permission>(name)? else {
             return Ok(None);
         };
         // A statement of a function that is gone is gone too.
-        Ok(self.store.exists(Kind::Function, &p.function).then_some(p))
+        Ok(self
+            .store
+            .exists(lambda::Function::KIND, &p.function)
+            .then_some(p))
     }
 
     async fn create(&self, desired: &Permission) -> Result<()> {
@@ -517,9 +525,7 @@ impl ResourceProvider<Permission> for LocalCloud {
 
     async fn delete(&self, live: &Permission) -> Result<()> {
         self.record("RemovePermission");
-        self.store
-            .remove::<Permission>(&Permission::id_name(&live.function, &live.statement_id))?;
-        Ok(())
+        self.remove::<Permission>(&Permission::id_name(&live.function, &live.statement_id))
     }
 
     async fn list_owned(&self, _stack: &str, _known: &BTreeSet<String>) -> Result<Vec<Permission>> {
@@ -544,12 +550,12 @@ impl LocalCloud {
             ));
         }
         let bucket_arn = format!("arn:aws:s3:::{}", n.bucket);
-        let permissions = self.store.list::<Permission>()?;
+        let permissions = self.store.list::<lambda::Permission>()?;
         for l in &n.lambda {
             if let Some(bad) = l
                 .events
                 .iter()
-                .find(|e| !crate::spec::S3_EVENT_TYPES.contains(&e.as_str()))
+                .find(|e| !s3::notify::EVENT_TYPES.contains(&e.as_str()))
             {
                 return Err(api(
                     resource,
@@ -558,8 +564,8 @@ impl LocalCloud {
                     format!("The event is not supported for notifications: {bad}"),
                 ));
             }
-            let function = events::function_name_from_arn(&l.function_arn);
-            let permitted = self.store.exists(Kind::Function, &function)
+            let function = lambda::function_name_from_arn(&l.function_arn);
+            let permitted = self.store.exists(lambda::Function::KIND, &function)
                 && permissions.iter().any(|p| {
                     p.function == function
                         && p.principal == "s3.amazonaws.com"
@@ -585,12 +591,11 @@ impl LocalCloud {
     fn put_notification(&self, n: &Notification, operation: &str) -> Result<()> {
         self.check_notification(n, operation)?;
         if n.lambda.is_empty() && !n.eventbridge {
-            self.store.remove::<Notification>(&n.bucket)?;
-            return Ok(());
+            return self.remove::<Notification>(&n.bucket);
         }
         let mut n = n.clone();
         n.lambda.sort();
-        Ok(self.store.put(&n)?)
+        self.put(&n)
     }
 }
 
@@ -601,14 +606,11 @@ impl ResourceProvider<Notification> for LocalCloud {
             return Ok(None);
         }
         // A bucket without a stored document has an empty one, as on S3.
-        let mut n = self
-            .store
-            .get::<Notification>(name)?
-            .unwrap_or(Notification {
-                bucket: name.to_owned(),
-                lambda: Vec::new(),
-                eventbridge: false,
-            });
+        let mut n = self.get::<Notification>(name)?.unwrap_or(Notification {
+            bucket: name.to_owned(),
+            lambda: Vec::new(),
+            eventbridge: false,
+        });
         n.lambda.sort();
         Ok(Some(n))
     }
@@ -630,8 +632,7 @@ impl ResourceProvider<Notification> for LocalCloud {
 
     async fn delete(&self, live: &Notification) -> Result<()> {
         self.record("PutBucketNotificationConfiguration");
-        self.store.remove::<Notification>(&live.bucket)?;
-        Ok(())
+        self.remove::<Notification>(&live.bucket)
     }
 
     async fn list_owned(
@@ -640,5 +641,21 @@ impl ResourceProvider<Notification> for LocalCloud {
         _known: &BTreeSet<String>,
     ) -> Result<Vec<Notification>> {
         Ok(Vec::new())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The constants stackctl's spec knows the local cloud by are the
+    /// local cloud's own.
+    #[test]
+    fn the_spec_and_the_local_cloud_agree() {
+        assert_eq!(LOCAL_REGION, localcloud::REGION);
+        assert_eq!(crate::spec::S3_EVENT_TYPES, s3::notify::EVENT_TYPES);
+        assert_eq!(crate::package::BOOTSTRAP, lambda::BOOTSTRAP);
+        let zip = b"PK\x05\x06 any bytes";
+        assert_eq!(crate::package::code_sha256(zip), lambda::code_sha256(zip));
     }
 }

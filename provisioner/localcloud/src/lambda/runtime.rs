@@ -38,7 +38,7 @@ use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
-use super::clock;
+use crate::clock;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
@@ -205,7 +205,7 @@ impl RuntimeEmulator {
         let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await?;
         let addr = listener.local_addr()?;
         let registry = Arc::new(Registry::default());
-        let status_server = tokio::spawn(api::serve_status(listener, registry.clone()));
+        let status_server = tokio::spawn(serve_status(listener, registry.clone()));
         Ok(RuntimeEmulator {
             inner: Arc::new(Inner {
                 idle: Mutex::new(HashMap::new()),
@@ -323,4 +323,32 @@ async fn spec_key(spec: &FunctionProcessSpec) -> u64 {
         meta.modified().ok().hash(&mut h);
     }
     h.finish()
+}
+
+/// The emulator's own listener ([`RuntimeEmulator::addr`]): `GET /` lists
+/// the live execution environments and the Runtime API endpoint of each;
+/// Runtime API paths are refused with a pointer to those endpoints.
+async fn serve_status(listener: TcpListener, registry: Arc<Registry>) {
+    crate::http::accept_loop(listener, std::future::pending(), move |stream, _| {
+        let registry = registry.clone();
+        let service = hyper::service::service_fn(move |req: hyper::Request<_>| {
+            let registry = registry.clone();
+            async move {
+                let path = req.uri().path();
+                Ok::<_, std::convert::Infallible>(if path.starts_with(api::PREFIX) {
+                    api::error_reply(
+                        hyper::StatusCode::NOT_FOUND,
+                        "InvalidRequest",
+                        "each function process has its own Runtime API endpoint \
+                         (its AWS_LAMBDA_RUNTIME_API); GET / lists them",
+                    )
+                } else {
+                    let body = serde_json::json!({ "processes": registry.snapshot() });
+                    api::reply(hyper::StatusCode::OK, body.to_string())
+                })
+            }
+        });
+        crate::http::serve_connection(stream, service)
+    })
+    .await;
 }

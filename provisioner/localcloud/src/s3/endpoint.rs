@@ -1,5 +1,5 @@
 //! The local cloud's S3 endpoint: S3's REST protocol on 127.0.0.1, parsed
-//! and answered by the s3s crate, backed by the [`LocalStore`] with
+//! and answered by the s3s crate, backed by the [`Store`] with
 //! versioning.
 //!
 //! Operations: PutObject, GetObject (ranges too), HeadObject, CopyObject,
@@ -11,7 +11,7 @@
 //! Identity: requests signed (SigV4) with a credential registered through
 //! [`S3Endpoint::register_credentials`] are a function's: s3s verifies the
 //! signature, then every request is checked against that role's inline
-//! policy as stored by `up` ([`super::iam`]); a request no statement allows
+//! policy as stored by `up` ([`crate::iam`]); a request no statement allows
 //! is answered `403 AccessDenied`, as S3 does. Requests signed with any
 //! other access key, or not signed, act as the account owner with full
 //! access: s3s can only verify a signature with the secret in hand, so for
@@ -35,8 +35,6 @@ use bytes::Bytes;
 use http_body_util::BodyExt as _;
 use hyper::body::Incoming;
 use hyper::http::{self, HeaderValue, StatusCode};
-use hyper_util::rt::{TokioExecutor, TokioIo};
-use hyper_util::server::conn::auto;
 use s3s::access::{S3Access, S3AccessContext};
 use s3s::auth::{S3Auth, SecretKey};
 use s3s::dto::*;
@@ -47,55 +45,15 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-use super::clock;
-use super::events::{OWNER_CANONICAL_ID, encode_event_key};
-use super::iam::{self, Decision};
-use super::store::{self, LocalStore, ObjectVersion, StoreError};
-use super::{LOCAL_ACCOUNT, LOCAL_REGION};
-use crate::model::{Bucket, Role};
+use super::notify::{OWNER_CANONICAL_ID, ObjectCreated, ObjectEvents, encode_event_key};
+use super::{Bucket, ObjectVersion};
+use crate::clock;
+use crate::iam::{self, Decision, Role};
+use crate::store::{Record as _, Store, StoreError};
+use crate::{ACCOUNT as LOCAL_ACCOUNT, REGION as LOCAL_REGION};
 
-/// One object written through the endpoint: what S3 puts in its
-/// notification events.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ObjectCreated {
-    pub bucket: String,
-    pub key: String,
-    /// `None` when the bucket has no versioning (the `null` version).
-    pub version_id: Option<String>,
-    pub size: u64,
-    /// MD5 hex, no quotes.
-    pub etag: String,
-    pub sequencer: String,
-    /// `PutObject`, `CopyObject` or `CompleteMultipartUpload`.
-    pub reason: String,
-    pub time_ms: u64,
-    pub request_id: String,
-    /// S3's `x-amz-id-2`.
-    pub host_id: String,
-    pub source_ip: String,
-    /// `userIdentity.principalId` of the S3 event: `AWS:<role session>` for a
-    /// function, `AWS:<account>` for the owner.
-    pub principal_id: String,
-    /// The EventBridge event's `requester`: the account id.
-    pub requester: String,
-    /// The writing function's role, `None` for the account owner.
-    pub role: Option<String>,
-}
-
-/// Told about every object created through the endpoint. Called on the
-/// request's task before the response is sent: hand the work off (spawn),
-/// do not block.
-pub trait ObjectEvents: Send + Sync + 'static {
-    fn object_created(&self, event: ObjectCreated);
-}
-
-/// Ignores events.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct NoEvents;
-
-impl ObjectEvents for NoEvents {
-    fn object_created(&self, _event: ObjectCreated) {}
-}
+mod listing;
+use listing::{Marker, wants_url_encoding};
 
 /// A function's credentials, for its process environment
 /// (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`).
@@ -158,7 +116,7 @@ pub struct S3Endpoint {
 /// Starts the endpoint on `127.0.0.1:port` (0: any free port) over `store`;
 /// `events` hears of every object created.
 pub async fn start(
-    store: Arc<LocalStore>,
+    store: Arc<Store>,
     events: Arc<dyn ObjectEvents>,
     port: u16,
 ) -> std::io::Result<S3Endpoint> {
@@ -178,36 +136,20 @@ pub async fn start(
     let service = builder.build();
     let (tx, mut rx) = oneshot::channel::<()>();
     let table = credentials.clone();
-    let task = tokio::spawn(async move {
-        let mut connections = tokio::task::JoinSet::new();
-        loop {
-            tokio::select! {
-                _ = &mut rx => break,
-                accepted = listener.accept() => {
-                    let (stream, remote) = match accepted {
-                        Ok(a) => a,
-                        Err(_) => {
-                            // Out of file descriptors and the like: back off.
-                            tokio::time::sleep(Duration::from_millis(20)).await;
-                            continue;
-                        }
-                    };
-                    let _ = stream.set_nodelay(true);
-                    let (service, table) = (service.clone(), table.clone());
-                    connections.spawn(async move {
-                        let svc = hyper::service::service_fn(move |req| {
-                            handle(service.clone(), table.clone(), remote, req)
-                        });
-                        let _ = auto::Builder::new(TokioExecutor::new())
-                            .serve_connection(TokioIo::new(stream), svc)
-                            .await;
-                    });
-                    while connections.try_join_next().is_some() {}
-                }
-            }
-        }
-        connections.shutdown().await;
-    });
+    let stop = async move {
+        let _ = (&mut rx).await;
+    };
+    let task = tokio::spawn(crate::http::accept_loop(
+        listener,
+        stop,
+        move |stream, remote| {
+            let (service, table) = (service.clone(), table.clone());
+            let svc = hyper::service::service_fn(move |req| {
+                handle(service.clone(), table.clone(), remote, req)
+            });
+            crate::http::serve_connection(stream, svc)
+        },
+    ));
     Ok(S3Endpoint {
         addr,
         credentials,
@@ -486,7 +428,7 @@ impl S3Auth for Auth {
 
 struct Access {
     credentials: CredentialTable,
-    store: Arc<LocalStore>,
+    store: Arc<Store>,
 }
 
 fn access_denied(role: &str, action: &str, resource: &str, explicit: bool) -> S3Error {
@@ -506,7 +448,7 @@ fn access_denied(role: &str, action: &str, resource: &str, explicit: bool) -> S3
 
 /// Whether `caller` may do `op` on `bucket`/`key`; AccessDenied as S3 says it.
 fn authorize(
-    store: &LocalStore,
+    store: &Store,
     caller: &Caller,
     op: &str,
     bucket: Option<&str>,
@@ -590,7 +532,7 @@ struct Upload {
 }
 
 struct LocalS3 {
-    store: Arc<LocalStore>,
+    store: Arc<Store>,
     events: Arc<dyn ObjectEvents>,
     uploads: Arc<Mutex<HashMap<String, Upload>>>,
 }
@@ -639,7 +581,7 @@ fn etag(v: &ObjectVersion) -> ETag {
 }
 
 fn version_header(v: &ObjectVersion) -> Option<String> {
-    (v.version_id != store::NULL_VERSION).then(|| v.version_id.clone())
+    (v.version_id != super::NULL_VERSION).then(|| v.version_id.clone())
 }
 
 fn request_ids() -> (String, String) {
@@ -917,7 +859,7 @@ impl S3 for LocalS3 {
         Ok(S3Response::with_status(
             DeleteObjectOutput {
                 delete_marker: outcome.delete_marker.then_some(true),
-                version_id: outcome.version_id.filter(|v| v != store::NULL_VERSION),
+                version_id: outcome.version_id.filter(|v| v != super::NULL_VERSION),
                 ..Default::default()
             },
             StatusCode::NO_CONTENT,
@@ -1217,12 +1159,9 @@ impl S3 for LocalS3 {
             .into_iter()
             .filter(|b| b.name.starts_with(&prefix))
             .map(|b| {
-                let created = std::fs::metadata(
-                    self.store
-                        .resource_path(crate::model::Kind::Bucket, &b.name),
-                )
-                .and_then(|m| m.modified())
-                .unwrap_or_else(|_| SystemTime::now());
+                let created = std::fs::metadata(self.store.resource_path(Bucket::KIND, &b.name))
+                    .and_then(|m| m.modified())
+                    .unwrap_or_else(|_| SystemTime::now());
                 s3s::dto::Bucket {
                     bucket_region: Some(LOCAL_REGION.to_owned()),
                     creation_date: Some(Timestamp::from(created)),
@@ -1308,7 +1247,7 @@ impl S3 for LocalS3 {
             ));
         }
         let data = read_body(input.body).await?;
-        let tag = store::md5_hex(&data);
+        let tag = super::md5_hex(&data);
         let path = upload.dir.join(format!("{:05}.part", input.part_number));
         tokio::fs::write(&path, &data).await.map_err(internal)?;
         Ok(S3Response::new(UploadPartOutput {
@@ -1347,7 +1286,7 @@ impl S3 for LocalS3 {
                 .e_tag
                 .as_ref()
                 .map(|e| e.value().trim_matches('"').to_owned())
-                && want != store::md5_hex(&bytes)
+                && want != super::md5_hex(&bytes)
             {
                 return Err(s3_error!(InvalidPart, "part {n}: the ETag does not match"));
             }
@@ -1412,173 +1351,6 @@ impl LocalS3 {
     }
 }
 
-// ---- listing pages ----------------------------------------------------------------
-
-/// Where a listing page resumes: after a key, or after a whole common
-/// prefix (every key under it skipped).
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Marker {
-    Key(String),
-    Prefix(String),
-}
-
-impl Marker {
-    fn value(&self) -> &str {
-        match self {
-            Marker::Key(k) | Marker::Prefix(k) => k,
-        }
-    }
-
-    fn encode(&self) -> String {
-        use base64::Engine as _;
-        let text = match self {
-            Marker::Key(k) => format!("k{k}"),
-            Marker::Prefix(p) => format!("p{p}"),
-        };
-        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(text)
-    }
-
-    fn decode(token: &str) -> Option<Marker> {
-        use base64::Engine as _;
-        let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
-            .decode(token)
-            .ok()?;
-        let text = String::from_utf8(bytes).ok()?;
-        match text.split_at_checked(1)? {
-            ("k", k) => Some(Marker::Key(k.to_owned())),
-            ("p", p) => Some(Marker::Prefix(p.to_owned())),
-            _ => None,
-        }
-    }
-
-    fn skips(&self, key: &str) -> bool {
-        match self {
-            Marker::Key(k) => key <= k.as_str(),
-            Marker::Prefix(p) => key <= p.as_str() || key.starts_with(p.as_str()),
-        }
-    }
-}
-
-/// One page of ListObjects / ListObjectsV2, as S3 objects and prefixes.
-struct Listed {
-    contents: Vec<Object>,
-    common: Vec<CommonPrefix>,
-    next: Option<Marker>,
-    max_keys: usize,
-}
-
-fn wants_url_encoding(encoding: Option<&EncodingType>) -> bool {
-    encoding.is_some_and(|e| e.as_str() == EncodingType::URL)
-}
-
-impl LocalS3 {
-    /// The listing both ListObjects versions share: the bucket's latest
-    /// objects under `prefix`, grouped by `delimiter`, after `after`.
-    async fn list_page(
-        &self,
-        bucket: &str,
-        prefix: &str,
-        delimiter: Option<&str>,
-        after: Option<Marker>,
-        max_keys: Option<i32>,
-        url: bool,
-    ) -> S3Result<Listed> {
-        let (store, b, p) = (self.store.clone(), bucket.to_owned(), prefix.to_owned());
-        let objects = blocking(move || store.list_objects(&b, &p)).await?;
-        let max_keys = max_keys.unwrap_or(1000).clamp(0, 1000) as usize;
-        let page = paginate(
-            objects.iter().map(|o| o.key.as_str()),
-            prefix,
-            delimiter,
-            after.as_ref(),
-            max_keys,
-        );
-        let by_key: HashMap<&str, &ObjectVersion> =
-            objects.iter().map(|o| (o.key.as_str(), o)).collect();
-        let contents = page
-            .keys
-            .iter()
-            .filter_map(|k| by_key.get(k.as_str()))
-            .map(|o| Object {
-                key: Some(url_encoded(url, o.key.clone())),
-                e_tag: Some(etag(o)),
-                last_modified: Some(timestamp(o.last_modified_ms)),
-                size: Some(o.size as i64),
-                storage_class: Some(ObjectStorageClass::from_static(
-                    ObjectStorageClass::STANDARD,
-                )),
-                ..Default::default()
-            })
-            .collect();
-        let common = page
-            .prefixes
-            .iter()
-            .map(|p| CommonPrefix {
-                prefix: Some(url_encoded(url, p.clone())),
-            })
-            .collect();
-        Ok(Listed {
-            contents,
-            common,
-            next: page.next,
-            max_keys,
-        })
-    }
-}
-
-#[derive(Debug, Default)]
-struct Page {
-    keys: Vec<String>,
-    prefixes: Vec<String>,
-    /// Where the next page starts; `None` when this one is the last.
-    next: Option<Marker>,
-}
-
-/// One page of a listing of `keys` (sorted), grouping by `delimiter` into
-/// common prefixes, resuming after `after`, at most `max` entries.
-fn paginate<'a>(
-    keys: impl Iterator<Item = &'a str>,
-    prefix: &str,
-    delimiter: Option<&str>,
-    after: Option<&Marker>,
-    max: usize,
-) -> Page {
-    let mut page = Page::default();
-    let mut count = 0;
-    let mut last: Option<Marker> = None;
-    for key in keys {
-        if !key.starts_with(prefix) || after.is_some_and(|m| m.skips(key)) {
-            continue;
-        }
-        let group = delimiter.filter(|d| !d.is_empty()).and_then(|d| {
-            key[prefix.len()..]
-                .find(d)
-                .map(|pos| key[..prefix.len() + pos + d.len()].to_owned())
-        });
-        if let Some(cp) = &group
-            && page.prefixes.last() == Some(cp)
-        {
-            continue;
-        }
-        if count == max {
-            page.next = last;
-            return page;
-        }
-        count += 1;
-        match group {
-            Some(cp) => {
-                last = Some(Marker::Prefix(cp.clone()));
-                page.prefixes.push(cp);
-            }
-            None => {
-                last = Some(Marker::Key(key.to_owned()));
-                page.keys.push(key.to_owned());
-            }
-        }
-    }
-    page
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1592,22 +1364,5 @@ mod tests {
         );
         assert!(decode_aws_chunked(b"zz\r\n").is_err());
         assert!(decode_aws_chunked(b"10\r\nshort\r\n").is_err());
-    }
-
-    #[test]
-    fn pages_group_and_resume() {
-        let keys = ["a/1", "a/2", "b", "c/x/1", "d"];
-        let p = paginate(keys.iter().copied(), "", Some("/"), None, 2);
-        assert_eq!(p.prefixes, vec!["a/"]);
-        assert_eq!(p.keys, vec!["b"]);
-        let next = p.next.expect("truncated");
-        let p2 = paginate(keys.iter().copied(), "", Some("/"), Some(&next), 2);
-        assert_eq!(p2.prefixes, vec!["c/"]);
-        assert_eq!(p2.keys, vec!["d"]);
-        assert!(p2.next.is_none());
-        let m = Marker::Prefix("a/".into());
-        assert_eq!(Marker::decode(&m.encode()), Some(m));
-        let all = paginate(keys.iter().copied(), "a/", None, None, 1000);
-        assert_eq!(all.keys, vec!["a/1", "a/2"]);
     }
 }

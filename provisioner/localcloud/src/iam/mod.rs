@@ -10,7 +10,30 @@
 //! is not evaluated (never allows; a conditional Deny is ignored), since
 //! the generated policies have none.
 
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
+
+use crate::Tags;
+use crate::store::Record;
+use crate::wildcard::Glob;
+
+/// An IAM role, as stored: its trust policy and its one inline policy.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Role {
+    pub name: String,
+    /// JSON text.
+    pub trust_policy: String,
+    /// The inline policy (JSON text); `None` when absent.
+    pub policy: Option<String>,
+    pub tags: Tags,
+}
+
+impl Record for Role {
+    const KIND: &'static str = "role";
+    fn record_name(&self) -> String {
+        self.name.clone()
+    }
+}
 
 /// The outcome of evaluating a policy for one request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -80,32 +103,11 @@ fn matches_any(s: &Value, key: &str, not_key: &str, value: &str, ignore_case: bo
 
 /// IAM wildcard matching: `*` any run (possibly empty), `?` one character.
 pub fn glob(pattern: &str, text: &str, ignore_case: bool) -> bool {
-    let norm = |s: &str| -> Vec<char> {
-        if ignore_case {
-            s.to_lowercase().chars().collect()
-        } else {
-            s.chars().collect()
-        }
-    };
-    let (p, t) = (norm(pattern), norm(text));
-    let (mut pi, mut ti) = (0, 0);
-    let mut star: Option<(usize, usize)> = None;
-    while ti < t.len() {
-        if pi < p.len() && (p[pi] == '?' || (p[pi] != '*' && p[pi] == t[ti])) {
-            pi += 1;
-            ti += 1;
-        } else if pi < p.len() && p[pi] == '*' {
-            star = Some((pi, ti));
-            pi += 1;
-        } else if let Some((sp, st)) = star {
-            pi = sp + 1;
-            ti = st + 1;
-            star = Some((sp, st + 1));
-        } else {
-            return false;
-        }
+    if ignore_case {
+        Glob::iam(&pattern.to_lowercase()).matches(&text.to_lowercase())
+    } else {
+        Glob::iam(pattern).matches(text)
     }
-    p[pi..].iter().all(|c| *c == '*')
 }
 
 /// The IAM action and resource ARN an S3 operation needs: `op` is the S3

@@ -20,10 +20,8 @@ use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
 use hyper::{Method, Request, Response, StatusCode};
-use hyper_util::rt::{TokioExecutor, TokioIo};
 use tokio::net::TcpListener;
 use tokio::sync::mpsc;
-use tokio::task::JoinSet;
 
 use super::clock;
 
@@ -31,7 +29,7 @@ use super::clock;
 pub(crate) const MAX_RESPONSE_BYTES: usize = 6_291_556;
 /// Bodies of error reports are small; refuse anything absurd.
 const MAX_ERROR_BYTES: usize = 1024 * 1024;
-const PREFIX: &str = "/2018-06-01/runtime/";
+pub(super) const PREFIX: &str = "/2018-06-01/runtime/";
 
 /// One invocation handed to the runtime by `next`.
 pub(crate) struct Dispatch {
@@ -104,50 +102,19 @@ impl ProcApi {
 }
 
 /// Serves the Runtime API on `listener` until the task is aborted; aborting
-/// it also ends every open connection (they live in its `JoinSet`).
+/// it also ends every open connection.
 pub(crate) async fn serve(listener: TcpListener, api: Arc<ProcApi>) {
-    accept_loop(listener, move |stream| {
+    crate::http::accept_loop(listener, std::future::pending(), move |stream, _| {
         let api = api.clone();
-        async move {
-            let _ = stream.set_nodelay(true);
-            let service = hyper::service::service_fn(move |req| handle(api.clone(), req));
-            let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
-                .serve_connection(TokioIo::new(stream), service)
-                .await;
-        }
+        let service = hyper::service::service_fn(move |req| handle(api.clone(), req));
+        crate::http::serve_connection(stream, service)
     })
     .await;
 }
 
-/// Accepts connections on `listener` and runs `connection` for each, until
-/// the task is aborted (which also ends the connections: they live in its
-/// `JoinSet`).
-async fn accept_loop<F, Fut>(listener: TcpListener, connection: F)
-where
-    F: Fn(tokio::net::TcpStream) -> Fut,
-    Fut: std::future::Future<Output = ()> + Send + 'static,
-{
-    let mut connections = JoinSet::new();
-    loop {
-        let stream = tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok((stream, _)) => stream,
-                Err(_) => {
-                    // Out of descriptors or similar: back off, don't spin.
-                    tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-                    continue;
-                }
-            },
-            // Reap finished connection tasks so the set does not grow.
-            Some(_) = connections.join_next(), if !connections.is_empty() => continue,
-        };
-        connections.spawn(connection(stream));
-    }
-}
-
 type Reply = Response<Full<Bytes>>;
 
-fn reply(status: StatusCode, body: impl Into<Bytes>) -> Reply {
+pub(super) fn reply(status: StatusCode, body: impl Into<Bytes>) -> Reply {
     let mut resp = Response::new(Full::new(body.into()));
     *resp.status_mut() = status;
     resp.headers_mut().insert(
@@ -157,7 +124,7 @@ fn reply(status: StatusCode, body: impl Into<Bytes>) -> Reply {
     resp
 }
 
-fn error_reply(status: StatusCode, error_type: &str, message: &str) -> Reply {
+pub(super) fn error_reply(status: StatusCode, error_type: &str, message: &str) -> Reply {
     let body = serde_json::json!({ "errorMessage": message, "errorType": error_type });
     reply(status, body.to_string())
 }
@@ -336,36 +303,4 @@ async fn read_error(req: Request<Incoming>) -> Result<(String, String), Reply> {
     let error_message =
         field("errorMessage").unwrap_or_else(|| String::from_utf8_lossy(&body).into_owned());
     Ok((error_type, error_message))
-}
-
-/// The emulator's own listener ([`super::RuntimeEmulator::addr`]): `GET /`
-/// lists the live execution environments and the Runtime API endpoint of
-/// each; Runtime API paths are refused with a pointer to those endpoints.
-pub(crate) async fn serve_status(listener: TcpListener, registry: Arc<super::process::Registry>) {
-    accept_loop(listener, move |stream| {
-        let registry = registry.clone();
-        async move {
-            let service = hyper::service::service_fn(move |req: Request<Incoming>| {
-                let registry = registry.clone();
-                async move {
-                    let path = req.uri().path();
-                    Ok::<_, Infallible>(if path.starts_with(PREFIX) {
-                        error_reply(
-                            StatusCode::NOT_FOUND,
-                            "InvalidRequest",
-                            "each function process has its own Runtime API endpoint \
-                             (its AWS_LAMBDA_RUNTIME_API); GET / lists them",
-                        )
-                    } else {
-                        let body = serde_json::json!({ "processes": registry.snapshot() });
-                        reply(StatusCode::OK, body.to_string())
-                    })
-                }
-            });
-            let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
-                .serve_connection(TokioIo::new(stream), service)
-                .await;
-        }
-    })
-    .await;
 }

@@ -10,11 +10,13 @@ use std::time::Instant;
 use serde::Serialize;
 use tokio::sync::watch;
 
-use super::events::{Delivery, DeliveryVia, notification_targets};
-use super::runtime::{FunctionProcessSpec, InvocationResult, RuntimeEmulator};
-use super::s3::{self, ObjectCreated, ObjectEvents, S3Endpoint};
-use super::store::{self, LocalStore};
-use crate::model::{Function, Role};
+use crate::iam::Role;
+use crate::lambda::Function;
+use crate::lambda::runtime::{FunctionProcessSpec, InvocationResult, RuntimeEmulator};
+use crate::logs;
+use crate::routing::{Delivery, DeliveryVia, notification_targets};
+use crate::s3::{self, ObjectCreated, ObjectEvents, S3Endpoint};
+use crate::store::Store;
 
 /// One finished invocation, as `invoke` reports it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -53,8 +55,8 @@ struct Running {
 }
 
 /// Services of a running local cloud.
-pub struct LocalServices {
-    store: Arc<LocalStore>,
+pub struct RunningCloud {
+    store: Arc<Store>,
     s3: S3Endpoint,
     runtime: RuntimeEmulator,
     records: Mutex<Vec<InvocationRecord>>,
@@ -64,10 +66,15 @@ pub struct LocalServices {
     pending: watch::Sender<usize>,
     account: String,
     region: String,
+    on_problem: OnProblem,
 }
 
+/// Told of what goes wrong outside any one request (a write that cannot be
+/// routed, logs that cannot be stored), for the operator to see.
+pub type OnProblem = Arc<dyn Fn(String) + Send + Sync>;
+
 /// Routes object events to the services without a reference cycle.
-struct Router(Mutex<Weak<LocalServices>>);
+struct Router(Mutex<Weak<RunningCloud>>);
 
 impl ObjectEvents for Router {
     fn object_created(&self, event: ObjectCreated) {
@@ -82,21 +89,24 @@ impl ObjectEvents for Router {
                 }
             }
             // A hand-edited, unreadable rule: say so where the operator looks.
-            Err(e) => eprintln!(
-                "stackctl: cannot route s3://{}/{}: {e}",
+            Err(e) => (services.on_problem)(format!(
+                "cannot route s3://{}/{}: {e}",
                 event.bucket, event.key
-            ),
+            )),
         }
     }
 }
 
-impl LocalServices {
+impl RunningCloud {
     /// Starts the S3 endpoint on `127.0.0.1:port` (0: any) and the runtime.
-    pub async fn start(store: Arc<LocalStore>, port: u16) -> std::io::Result<Arc<Self>> {
+    pub async fn start(
+        store: Arc<Store>,
+        port: u16,
+        on_problem: OnProblem,
+    ) -> std::io::Result<Arc<Self>> {
         let router = Arc::new(Router(Mutex::new(Weak::new())));
         let s3 = s3::start(store.clone(), router.clone(), port).await?;
         let runtime = RuntimeEmulator::start().await?;
-        let ctx = super::LocalCloud::context_now();
         let services = Arc::new(Self {
             store,
             s3,
@@ -105,8 +115,9 @@ impl LocalServices {
             running: Mutex::new(BTreeMap::new()),
             next: std::sync::atomic::AtomicU64::new(0),
             pending: watch::channel(0).0,
-            account: ctx.account,
-            region: ctx.region,
+            account: crate::ACCOUNT.to_owned(),
+            region: crate::REGION.to_owned(),
+            on_problem,
         });
         *router.0.lock().unwrap_or_else(|p| p.into_inner()) = Arc::downgrade(&services);
         Ok(services)
@@ -117,7 +128,7 @@ impl LocalServices {
         self.s3.url()
     }
 
-    pub fn store(&self) -> &Arc<LocalStore> {
+    pub fn store(&self) -> &Arc<Store> {
         &self.store
     }
 
@@ -279,10 +290,10 @@ impl LocalServices {
     }
 
     fn write_logs(&self, group: &str, result: &InvocationResult) {
-        let events: Vec<store::LogEvent> = result
+        let events: Vec<logs::LogEvent> = result
             .logs
             .iter()
-            .map(|e| store::LogEvent {
+            .map(|e| logs::LogEvent {
                 timestamp_ms: e.timestamp_ms.max(0) as u64,
                 message: e.message.clone(),
             })
@@ -291,10 +302,10 @@ impl LocalServices {
             .store
             .put_log_events(group, &result.log_stream, &events)
         {
-            eprintln!(
-                "stackctl: cannot store the logs of {}: {e}",
+            (self.on_problem)(format!(
+                "cannot store the logs of {}: {e}",
                 result.function_name
-            );
+            ));
         }
     }
 }
@@ -305,7 +316,7 @@ fn record(
     log_group: String,
     objects_written: Vec<String>,
 ) -> InvocationRecord {
-    use super::runtime::InvocationStatus as S;
+    use crate::lambda::runtime::InvocationStatus as S;
     let error = match &result.status {
         S::Succeeded => None,
         S::FunctionError {

@@ -26,6 +26,8 @@ use std::net::IpAddr;
 
 use serde_json::{Map, Value};
 
+use crate::wildcard::{Glob, Tok};
+
 /// An invalid event pattern: where, and what is wrong.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("invalid event pattern at `{path}`: {message}")]
@@ -101,14 +103,7 @@ struct Cidr {
 }
 
 /// A wildcard: literal characters and `*` (any run, possibly empty).
-#[derive(Debug, Clone, PartialEq)]
-struct Wildcard(Vec<Tok>);
-
-#[derive(Debug, Clone, Copy, PartialEq)]
-enum Tok {
-    Char(char),
-    Star,
-}
+type Wildcard = Glob;
 
 // ---- parsing ----------------------------------------------------------------
 
@@ -531,7 +526,7 @@ fn parse_wildcard(s: &str, path: &Path) -> Result<Wildcard, PatternError> {
             c => toks.push(Tok::Char(c)),
         }
     }
-    Ok(Wildcard(toks))
+    Ok(Glob(toks))
 }
 
 fn parse_cidr(s: &str, path: &Path) -> Result<Cidr, PatternError> {
@@ -661,38 +656,6 @@ fn lit_eq(l: &Lit, v: &Value) -> bool {
     }
 }
 
-impl Wildcard {
-    /// Glob matching with backtracking to the last `*` only: linear in
-    /// practice, quadratic at worst.
-    fn matches(&self, text: &str) -> bool {
-        let t: Vec<char> = text.chars().collect();
-        let p = &self.0;
-        let (mut ti, mut pi) = (0, 0);
-        let mut star: Option<(usize, usize)> = None;
-        while ti < t.len() {
-            match p.get(pi) {
-                Some(Tok::Char(c)) if *c == t[ti] => {
-                    ti += 1;
-                    pi += 1;
-                }
-                Some(Tok::Star) => {
-                    star = Some((pi, ti));
-                    pi += 1;
-                }
-                _ => match star {
-                    Some((sp, st)) => {
-                        pi = sp + 1;
-                        ti = st + 1;
-                        star = Some((sp, st + 1));
-                    }
-                    None => return false,
-                },
-            }
-        }
-        p[pi..].iter().all(|t| *t == Tok::Star)
-    }
-}
-
 impl Cidr {
     fn contains(&self, ip: IpAddr) -> bool {
         match (self.net, ip) {
@@ -716,3 +679,6 @@ impl Cidr {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

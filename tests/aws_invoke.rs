@@ -10,7 +10,7 @@ use aws_sdk_lambda::primitives::Blob;
 use aws_smithy_mocks::{MockResponseInterceptor, Rule, RuleMode, create_mock_http_client, mock};
 use base64::Engine as _;
 
-use stackctl::cli::invoke_aws;
+use stackctl::provider::aws::invoke as invoke_aws;
 
 /// A Lambda client answered by `rule` (the SDK's `mock_client!` needs the
 /// SDK's test-util feature; this is the same thing by hand).

@@ -22,8 +22,7 @@ use aws_sdk_s3::config::{Credentials, SharedCredentialsProvider};
 use aws_sdk_s3::operation::put_bucket_notification_configuration::PutBucketNotificationConfigurationOutput;
 use aws_smithy_mocks::{MockResponseInterceptor, Rule, RuleMode, create_mock_http_client, mock};
 
-use stackctl::model::{Function, Notification, Permission};
-use stackctl::plan::FieldChange;
+use stackctl::model::{Changes, Function, FunctionField, Notification, Permission};
 use stackctl::provider::aws::{AwsClients, AwsCloud, AwsOptions, RetryPolicy};
 use stackctl::provider::{Cloud, ProviderError, ResourceProvider};
 
@@ -250,7 +249,7 @@ async fn update_retries_resource_conflict_then_waits_for_the_update() {
         memory_mb: 256,
         ..want.clone()
     };
-    let changes = [FieldChange::new("memory_mb", "256".into(), "128".into())];
+    let changes = Changes::new([FunctionField::MemoryMb]);
     ResourceProvider::<Function>::update(&cloud, &live, &want, &changes)
         .await
         .expect("updated");

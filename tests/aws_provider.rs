@@ -46,7 +46,7 @@ use std::time::Duration;
 use cli::repo_root;
 use packages::{tiny_packages, tiny_zip};
 use stackctl::apply::{NoProgress, apply, read_live};
-use stackctl::desired::{Context, desired};
+use stackctl::desired::desired;
 use stackctl::model::*;
 use stackctl::plan::{Options, diff_fields, plan_down, plan_up};
 use stackctl::provider::aws::{AwsClients, AwsCloud, AwsOptions};
@@ -157,7 +157,7 @@ fn notification(r: &Resource) -> Option<&Notification> {
 /// Reads `name` and asserts it equals `desired` in every compared field.
 async fn assert_live_equals<R>(cloud: &AwsCloud, name: &str, desired: &R, wrap: fn(R) -> Resource)
 where
-    R: Clone + std::fmt::Debug,
+    R: ResourceKind,
     AwsCloud: ResourceProvider<R>,
 {
     let live = ResourceProvider::<R>::read(cloud, name)
@@ -179,7 +179,7 @@ async fn drift<R>(
     wrap: fn(R) -> Resource,
 ) -> (R, Vec<String>)
 where
-    R: Clone,
+    R: ResourceKind,
     AwsCloud: ResourceProvider<R>,
 {
     let live = ResourceProvider::<R>::read(cloud, name)
@@ -190,13 +190,12 @@ where
     (live, changes.into_iter().map(|c| c.field).collect())
 }
 
-async fn update_to<R>(cloud: &AwsCloud, live: &R, desired: &R, wrap: fn(R) -> Resource)
+async fn update_to<R>(cloud: &AwsCloud, live: &R, desired: &R, _wrap: fn(R) -> Resource)
 where
-    R: Clone,
+    R: ResourceKind,
     AwsCloud: ResourceProvider<R>,
 {
-    let changes = diff_fields(&wrap(live.clone()), &wrap(desired.clone()));
-    ResourceProvider::<R>::update(cloud, live, desired, &changes)
+    ResourceProvider::<R>::update(cloud, live, desired, &live.changes_to(desired))
         .await
         .expect("update");
 }
@@ -1038,14 +1037,11 @@ async fn whole_stack_up_noop_read_budget_and_down() {
     let plan = plan_up(&f.stack, &f.desired, &live, Options::default());
     let changes: Vec<_> = plan
         .changes()
-        .map(|s| (s.id.clone(), s.action.clone()))
+        .map(|s| (s.id.clone(), s.action.name()))
         .collect();
     assert_eq!(
         changes,
-        [(
-            ResourceId::new(Kind::LogGroup, &extra.name),
-            stackctl::plan::Action::Delete
-        )]
+        [(ResourceId::new(Kind::LogGroup, &extra.name), "delete")]
     );
 
     // Down: everything tagged goes.

@@ -12,7 +12,6 @@ mod cli;
 mod packages;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::fmt::Debug;
 use std::sync::{Arc, Mutex};
 
 use aws_sdk_s3::error::ProvideErrorMetadata as _;
@@ -28,7 +27,7 @@ use localcloud::s3::notify::{decode_event_key, s3_event};
 use localcloud::s3::{self as local_s3, ObjectCreated, ObjectEvents, md5_hex};
 use packages::tiny_packages;
 use stackctl::apply::{NoProgress, apply, read_live};
-use stackctl::desired::{Context, PackageRef, desired, object_created_pattern};
+use stackctl::desired::{PackageRef, desired, object_created_pattern};
 use stackctl::model::*;
 use stackctl::plan::{Action, Options, Plan, diff_fields, plan_down, plan_up};
 use stackctl::provider::local::{LOCAL_ACCOUNT, LocalCloud, LocalStore};
@@ -125,11 +124,11 @@ fn pick<R: Clone>(resources: &[Resource], f: fn(&Resource) -> Option<&R>) -> Vec
 fn changed_fields(plan: &Plan) -> Vec<(String, String)> {
     plan.changes()
         .flat_map(|s| match &s.action {
-            Action::Update(changes) => changes
+            Action::Update { changes, .. } => changes
                 .iter()
                 .map(|c| (s.id.to_string(), c.field.clone()))
                 .collect(),
-            other => vec![(s.id.to_string(), format!("{other:?}"))],
+            other => vec![(s.id.to_string(), other.name().to_owned())],
         })
         .collect()
 }
@@ -151,7 +150,7 @@ async fn contract<R>(
     foreign: Option<R>,
 ) where
     LocalCloud: ResourceProvider<R>,
-    R: serde::Serialize + serde::de::DeserializeOwned + Clone + PartialEq + Debug,
+    R: ResourceKind,
 {
     let cloud = &*fx.cloud;
     let name = wrap(desired.clone()).name();
@@ -192,7 +191,7 @@ async fn contract<R>(
         "the hand edit is drift in exactly `{field}`"
     );
 
-    ResourceProvider::<R>::update(cloud, &drifted, &desired, &changes)
+    ResourceProvider::<R>::update(cloud, &drifted, &desired, &drifted.changes_to(&desired))
         .await
         .expect("update");
     let restored = ResourceProvider::<R>::read(cloud, &name)
@@ -397,7 +396,7 @@ async fn contract_function() {
     );
     assert_eq!(changes.len(), 1);
     assert_eq!(changes[0].field, "code_sha256");
-    ResourceProvider::<Function>::update(&*fx.cloud, &live, &f, &changes)
+    ResourceProvider::<Function>::update(&*fx.cloud, &live, &f, &live.changes_to(&f))
         .await
         .expect("update");
     assert!(bootstrap.is_file(), "the package was installed again");
@@ -570,7 +569,12 @@ async fn contract_notification() {
 async fn whole_stack_up_diff_drift_and_down() {
     let fx = Fixture::new();
     let first = fx.up().await;
-    assert!(first.steps.iter().all(|s| s.action == Action::Create));
+    assert!(
+        first
+            .steps
+            .iter()
+            .all(|s| matches!(s.action, Action::Create(_)))
+    );
     assert_eq!(first.steps.len(), fx.desired().len());
 
     // Idempotent: nothing to do, and a second up makes no mutating call.
@@ -604,7 +608,7 @@ async fn whole_stack_up_diff_drift_and_down() {
             (format!("function {function}"), "memory_mb".to_owned()),
         ]
     );
-    let Action::Update(changes) = &plan.changes().next().expect("a change").action else {
+    let Action::Update { changes, .. } = &plan.changes().next().expect("a change").action else {
         panic!("an update")
     };
     assert_eq!(

@@ -731,3 +731,38 @@ async fn cold_starts_of_the_real_bootstraps() {
     // Keep the cold starts honest: nothing left running.
     tokio::time::sleep(Duration::from_millis(10)).await;
 }
+
+/// The lines a cold invocation and a failing warm one log, as Lambda's
+/// shapes: the numbers and ids vary, so they are redacted.
+#[tokio::test(flavor = "multi_thread")]
+async fn log_lines_have_lambdas_shape() {
+    require_curl!();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let spec = fake_spec(dir.path(), "shape-fn");
+    let emu = RuntimeEmulator::start().await.expect("start");
+    let ok = emu.invoke(&spec, br#"{"n":1}"#.to_vec()).await;
+    let failed = emu.invoke(&spec, br#"{"action":"fail"}"#.to_vec()).await;
+    let mut lines: Vec<String> = Vec::new();
+    for (name, r) in [("cold, succeeded", &ok), ("warm, failed", &failed)] {
+        lines.push(format!("# {name}: {}", r.status.label()));
+        // stdout and stderr are two pipes: their relative order is the
+        // host's (response_logs_and_warm_reuse checks both land inside).
+        lines.extend(
+            r.logs
+                .iter()
+                .map(|e| e.message.trim_end().to_owned())
+                .filter(|m| m != "to stderr"),
+        );
+    }
+    let mut settings = insta::Settings::clone_current();
+    settings.add_filter(
+        r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}",
+        "[request-id]",
+    );
+    settings.add_filter(r"\d+\.\d\d ms", "[ms] ms");
+    settings.add_filter(r"Billed Duration: \d+ ms", "Billed Duration: [n] ms");
+    settings.add_filter(r"Max Memory Used: \d+ MB", "Max Memory Used: [n] MB");
+    settings.add_filter(r#""pid":\d+"#, r#""pid":[pid]"#);
+    settings.bind(|| insta::assert_snapshot!("runtime_log_lines", lines.join("\n")));
+    emu.shutdown().await;
+}

@@ -54,29 +54,13 @@ async fn read_one<C: Cloud>(
     kind: Kind,
     name: &str,
 ) -> Result<Option<Resource>, ProviderError> {
-    Ok(match kind {
-        Kind::Bucket => ResourceProvider::<Bucket>::read(c, name)
-            .await?
-            .map(Resource::Bucket),
-        Kind::Role => ResourceProvider::<Role>::read(c, name)
-            .await?
-            .map(Resource::Role),
-        Kind::LogGroup => ResourceProvider::<LogGroup>::read(c, name)
-            .await?
-            .map(Resource::LogGroup),
-        Kind::Function => ResourceProvider::<Function>::read(c, name)
-            .await?
-            .map(Resource::Function),
-        Kind::Rule => ResourceProvider::<Rule>::read(c, name)
-            .await?
-            .map(Resource::Rule),
-        Kind::Permission => ResourceProvider::<Permission>::read(c, name)
-            .await?
-            .map(Resource::Permission),
-        Kind::Notification => ResourceProvider::<Notification>::read(c, name)
-            .await?
-            .map(Resource::Notification),
-    })
+    async fn read<C: ResourceProvider<R>, R: ResourceKind>(
+        c: &C,
+        name: &str,
+    ) -> Result<Option<Resource>, ProviderError> {
+        Ok(c.read(name).await?.map(R::into_resource))
+    }
+    each_kind!(kind, R => read::<C, R>(c, name).await)
 }
 
 async fn list_owned<C: Cloud>(
@@ -85,32 +69,15 @@ async fn list_owned<C: Cloud>(
     stack: &str,
     known: &BTreeSet<String>,
 ) -> Result<Vec<Resource>, ProviderError> {
-    fn wrap<R>(v: Vec<R>, f: fn(R) -> Resource) -> Vec<Resource> {
-        v.into_iter().map(f).collect()
+    async fn list<C: ResourceProvider<R>, R: ResourceKind>(
+        c: &C,
+        stack: &str,
+        known: &BTreeSet<String>,
+    ) -> Result<Vec<Resource>, ProviderError> {
+        let found = c.list_owned(stack, known).await?;
+        Ok(found.into_iter().map(R::into_resource).collect())
     }
-    Ok(match kind {
-        Kind::Bucket => wrap(
-            ResourceProvider::<Bucket>::list_owned(c, stack, known).await?,
-            Resource::Bucket,
-        ),
-        Kind::Role => wrap(
-            ResourceProvider::<Role>::list_owned(c, stack, known).await?,
-            Resource::Role,
-        ),
-        Kind::LogGroup => wrap(
-            ResourceProvider::<LogGroup>::list_owned(c, stack, known).await?,
-            Resource::LogGroup,
-        ),
-        Kind::Function => wrap(
-            ResourceProvider::<Function>::list_owned(c, stack, known).await?,
-            Resource::Function,
-        ),
-        Kind::Rule => wrap(
-            ResourceProvider::<Rule>::list_owned(c, stack, known).await?,
-            Resource::Rule,
-        ),
-        Kind::Permission | Kind::Notification => Vec::new(),
-    })
+    each_kind!(kind, R => list::<C, R>(c, stack, known).await)
 }
 
 /// One executed step.
@@ -191,7 +158,7 @@ pub async fn apply_while<C: Cloud>(
         if !may_continue() {
             results.push(StepResult {
                 id: wave[0].id.clone(),
-                action: action_name(&wave[0].action),
+                action: wave[0].action.name(),
                 error: Some(
                     "not started: this run lost its lock to another run, so it stopped".into(),
                 ),
@@ -206,7 +173,7 @@ pub async fn apply_while<C: Cloud>(
             tasks.spawn(async move {
                 let outcome = execute(&*cloud, &step, delete_data).await;
                 StepResult {
-                    action: action_name(&step.action),
+                    action: step.action.name(),
                     id: step.id,
                     error: outcome.err().map(|e| e.to_string()),
                 }
@@ -230,54 +197,44 @@ pub async fn apply_while<C: Cloud>(
     ApplyReport { results }
 }
 
-fn action_name(a: &Action) -> &'static str {
-    match a {
-        Action::Create => "create",
-        Action::Update(_) => "update",
-        Action::Delete => "delete",
-        Action::NoOp => "no-op",
-        Action::Retain => "retain",
-    }
-}
-
 async fn execute<C: Cloud>(c: &C, step: &Step, delete_data: bool) -> Result<(), ProviderError> {
-    if delete_data
-        && step.is_delete()
-        && let Some(Resource::Bucket(b)) = &step.live
-    {
-        return BucketData::delete_with_data(c, b).await;
+    async fn create<C: ResourceProvider<R>, R: ResourceKind>(
+        c: &C,
+        d: &R,
+    ) -> Result<(), ProviderError> {
+        c.create(d).await
     }
-    macro_rules! dispatch {
-        ($variant:ident, $ty:ty) => {{
-            let desired = match &step.desired {
-                Some(Resource::$variant(r)) => Some(r),
-                _ => None,
-            };
-            let live = match &step.live {
-                Some(Resource::$variant(r)) => Some(r),
-                _ => None,
-            };
-            match (&step.action, desired, live) {
-                (Action::Create, Some(d), _) => ResourceProvider::<$ty>::create(c, d).await,
-                (Action::Update(changes), Some(d), Some(l)) => {
-                    ResourceProvider::<$ty>::update(c, l, d, changes).await
-                }
-                (Action::Delete, _, Some(l)) => ResourceProvider::<$ty>::delete(c, l).await,
-                (Action::NoOp | Action::Retain, ..) => Ok(()),
-                _ => Err(ProviderError::Other(format!(
-                    "{}: malformed plan step",
-                    step.id
-                ))),
-            }
-        }};
+    async fn update<C: ResourceProvider<R>, R: ResourceKind>(
+        c: &C,
+        live: &Resource,
+        d: &R,
+    ) -> Result<(), ProviderError> {
+        // The planner pairs live and desired by id, so by kind too.
+        let Some(l) = R::from_resource(live) else {
+            return Err(ProviderError::Other(format!(
+                "{}: live is a {}, desired a {}",
+                d.id(),
+                live.kind(),
+                R::KIND
+            )));
+        };
+        c.update(l, d, &l.changes_to(d)).await
     }
-    match step.id.kind {
-        Kind::Bucket => dispatch!(Bucket, Bucket),
-        Kind::Role => dispatch!(Role, Role),
-        Kind::LogGroup => dispatch!(LogGroup, LogGroup),
-        Kind::Function => dispatch!(Function, Function),
-        Kind::Rule => dispatch!(Rule, Rule),
-        Kind::Permission => dispatch!(Permission, Permission),
-        Kind::Notification => dispatch!(Notification, Notification),
+    async fn delete<C: ResourceProvider<R>, R: ResourceKind>(
+        c: &C,
+        l: &R,
+    ) -> Result<(), ProviderError> {
+        c.delete(l).await
+    }
+    match &step.action {
+        Action::Delete(Resource::Bucket(b)) if delete_data => {
+            BucketData::delete_with_data(c, b).await
+        }
+        Action::Create(d) => each_kind!(resource d, d => create(c, d).await),
+        Action::Update { live, desired, .. } => {
+            each_kind!(resource desired, d => update(c, live, d).await)
+        }
+        Action::Delete(l) => each_kind!(resource l, l => delete(c, l).await),
+        Action::NoOp(_) | Action::Retain(_) => Ok(()),
     }
 }

@@ -6,42 +6,7 @@ use std::collections::BTreeMap;
 use serde_json::json;
 
 use crate::model::*;
-use crate::plan::owner_tags;
 use crate::spec::{Stack, Trigger};
-
-/// Where the stack goes: the account and region names and ARNs are built from.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Context {
-    pub account: String,
-    pub region: String,
-}
-
-impl Context {
-    pub fn function_arn(&self, function_name: &str) -> String {
-        format!(
-            "arn:aws:lambda:{}:{}:function:{function_name}",
-            self.region, self.account
-        )
-    }
-
-    pub fn role_arn(&self, role_name: &str) -> String {
-        format!("arn:aws:iam::{}:role/{role_name}", self.account)
-    }
-
-    pub fn rule_arn(&self, rule_name: &str) -> String {
-        format!(
-            "arn:aws:events:{}:{}:rule/{rule_name}",
-            self.region, self.account
-        )
-    }
-
-    pub fn log_group_arn(&self, name: &str) -> String {
-        format!(
-            "arn:aws:logs:{}:{}:log-group:{name}",
-            self.region, self.account
-        )
-    }
-}
 
 /// A built function package.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -100,7 +65,7 @@ pub fn desired(
             bucket_tags.insert(crate::model::RETAIN_TAG.to_owned(), "true".to_owned());
         }
         out.push(Resource::Bucket(Bucket {
-            policy: Some(canonical_json(&tls_only_policy(&name).to_string())),
+            policy: Some(Bucket::tls_only_policy(&name)),
             name,
             versioning: true,
             public_access_block: true,
@@ -213,21 +178,6 @@ pub fn desired(
         out.push(Resource::Notification(n));
     }
     out
-}
-
-/// Deny every request that does not use TLS.
-pub fn tls_only_policy(bucket: &str) -> serde_json::Value {
-    json!({
-        "Version": "2012-10-17",
-        "Statement": [{
-            "Sid": "DenyInsecureTransport",
-            "Effect": "Deny",
-            "Principal": "*",
-            "Action": "s3:*",
-            "Resource": [format!("arn:aws:s3:::{bucket}"), format!("arn:aws:s3:::{bucket}/*")],
-            "Condition": {"Bool": {"aws:SecureTransport": "false"}}
-        }]
-    })
 }
 
 /// Least privilege from what stack.yaml says a function reads and writes:

@@ -129,8 +129,15 @@ pub enum LockError {
         "the lock {location} does not hold a stackctl lock record ({reason}); nothing was changed. Remove it by hand if it is not a lock"
     )]
     Foreign { location: String, reason: String },
+    /// Boxed: a provider error is large, and lock errors travel far.
     #[error(transparent)]
-    Provider(#[from] ProviderError),
+    Provider(Box<ProviderError>),
+}
+
+impl From<ProviderError> for LockError {
+    fn from(e: ProviderError) -> Self {
+        LockError::Provider(Box::new(e))
+    }
 }
 
 /// Who is asking, for the record.
@@ -345,12 +352,13 @@ impl<S: LockStore> LockGuard<S> {
     }
 
     fn lost_error(&self) -> LockError {
-        LockError::Provider(ProviderError::Conflict {
+        ProviderError::Conflict {
             resource: format!("lock {}", self.store.location()),
             message: "another run took this run's lock over (it was thought dead); this run \
                       stopped changing things. Run `stackctl diff` to see where the stack is"
                 .into(),
-        })
+        }
+        .into()
     }
 
     /// Lets go: deletes the record, or, when the journal still names

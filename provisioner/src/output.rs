@@ -171,11 +171,11 @@ impl<'a> PlanView<'a> {
         };
         for step in &plan.steps {
             match step.action {
-                Action::Create => s.create += 1,
-                Action::Update(_) => s.update += 1,
-                Action::Delete => s.delete += 1,
-                Action::NoOp => s.unchanged += 1,
-                Action::Retain => s.retained += 1,
+                Action::Create(_) => s.create += 1,
+                Action::Update { .. } => s.update += 1,
+                Action::Delete(_) => s.delete += 1,
+                Action::NoOp(_) => s.unchanged += 1,
+                Action::Retain(_) => s.retained += 1,
             }
             s.delete_data += usize::from(step.needs_delete_data);
         }
@@ -192,14 +192,14 @@ impl fmt::Display for PlanView<'_> {
         writeln!(f, "stack {} on {}", self.plan.stack, self.target)?;
         for step in self.plan.changes() {
             match &step.action {
-                Action::Create => writeln!(f, "  + {}", step.id)?,
-                Action::Delete => match step.holds {
+                Action::Create(_) => writeln!(f, "  + {}", step.id)?,
+                Action::Delete(_) => match step.holds {
                     Some(h) if step.needs_delete_data => {
                         writeln!(f, "  - {} (holds {h}: needs --delete-data)", step.id)?
                     }
                     _ => writeln!(f, "  - {}", step.id)?,
                 },
-                Action::Update(changes) => {
+                Action::Update { changes, .. } => {
                     writeln!(f, "  ~ {}", step.id)?;
                     for c in changes {
                         if c.diff.is_empty() {
@@ -219,7 +219,7 @@ impl fmt::Display for PlanView<'_> {
                         }
                     }
                 }
-                Action::NoOp | Action::Retain => {}
+                Action::NoOp(_) | Action::Retain(_) => {}
             }
         }
         for step in self.plan.retained() {
@@ -297,5 +297,68 @@ impl fmt::Display for StatsView<'_> {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::*;
+    use crate::plan::{Options, plan_up};
+
+    fn bucket(name: &str, tags: Tags) -> Resource {
+        Bucket {
+            name: name.into(),
+            versioning: true,
+            public_access_block: true,
+            encryption: Some("AES256".into()),
+            policy: Some(Bucket::tls_only_policy(name)),
+            tags,
+        }
+        .into_resource()
+    }
+
+    fn role(policy_action: &str) -> Resource {
+        Role {
+            name: "s-generator".into(),
+            trust_policy: canonical_json(r#"{"Version":"2012-10-17","Statement":[]}"#),
+            policy: Some(canonical_json(&format!(
+                r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Action":["{policy_action}"],"Resource":["arn:aws:s3:::raw/*"]}}]}}"#
+            ))),
+            tags: owner_tags("s"),
+        }
+        .into_resource()
+    }
+
+    /// The plan as `diff` and `up` show it: every kind of step, a policy
+    /// as a statement diff, a bucket delete that needs --delete-data, a
+    /// retained bucket and a conflict.
+    #[test]
+    fn the_plan_view_reads_as_a_review() {
+        let mut retained = owner_tags("s");
+        retained.insert(RETAIN_TAG.into(), "true".into());
+        let desired = vec![
+            bucket("s-new", owner_tags("s")),
+            role("s3:PutObject"),
+            bucket("someone-elses", owner_tags("s")),
+        ];
+        let live: crate::plan::LiveState = [
+            role("s3:GetObject"),
+            bucket("s-old", owner_tags("s")),
+            bucket("s-archive", retained),
+            bucket("someone-elses", owner_tags("other")),
+        ]
+        .into_iter()
+        .map(|r| (r.id(), r))
+        .collect();
+        let holds = BucketContents {
+            object_versions: 3,
+            delete_markers: 1,
+            bytes: 4_200,
+        };
+        let plan = plan_up("s", &desired, &live, Options::default())
+            .with_contents(&[("s-old".to_owned(), holds)].into());
+        let view = PlanView::new("aws (123456789012, eu-west-1)".into(), &plan);
+        insta::assert_snapshot!(view.to_string());
     }
 }

@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 
-use crate::model::{BucketContents, Kind, OWNER_TAG, Resource, ResourceId};
+use crate::model::{BucketContents, Kind, Resource, ResourceId};
 
 /// Live state as read from the cloud, by identity.
 pub type LiveState = BTreeMap<ResourceId, Resource>;
@@ -76,16 +76,69 @@ pub fn json_diff(old: &str, new: &str) -> Vec<String> {
         .collect()
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case", tag = "action", content = "changes")]
+/// What a step does, with the resources it does it to: a create carries
+/// what to create, a delete what to delete, an update both sides, so no
+/// step lacks what its action needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Action {
-    Create,
-    Update(Vec<FieldChange>),
-    Delete,
-    NoOp,
+    Create(Resource),
+    Update {
+        /// Boxed: two resources side by side would make every action large.
+        live: Box<Resource>,
+        desired: Resource,
+        changes: Vec<FieldChange>,
+    },
+    Delete(Resource),
+    /// Live equals desired (the resource, as it is and should be).
+    NoOp(Resource),
     /// A delete the planner refused: the bucket is marked `retain`
     /// (`stackctl:retain`), so it and its data stay where they are.
+    Retain(Resource),
+}
+
+/// How an action shows in `--json`: `{"action": "update", "changes": [..]}`.
+#[derive(Serialize)]
+#[serde(rename_all = "snake_case", tag = "action", content = "changes")]
+enum ActionView<'a> {
+    Create,
+    Update(&'a [FieldChange]),
+    Delete,
+    NoOp,
     Retain,
+}
+
+impl Serialize for Action {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Action::Create(_) => ActionView::Create,
+            Action::Update { changes, .. } => ActionView::Update(changes),
+            Action::Delete(_) => ActionView::Delete,
+            Action::NoOp(_) => ActionView::NoOp,
+            Action::Retain(_) => ActionView::Retain,
+        }
+        .serialize(s)
+    }
+}
+
+impl Action {
+    /// `create`, `update`, `delete`, `no-op` or `retain`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Action::Create(_) => "create",
+            Action::Update { .. } => "update",
+            Action::Delete(_) => "delete",
+            Action::NoOp(_) => "no-op",
+            Action::Retain(_) => "retain",
+        }
+    }
+
+    /// The field changes of an update (none for other actions).
+    pub fn changes(&self) -> &[FieldChange] {
+        match self {
+            Action::Update { changes, .. } => changes,
+            _ => &[],
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -93,10 +146,6 @@ pub struct Step {
     pub id: ResourceId,
     #[serde(flatten)]
     pub action: Action,
-    #[serde(skip)]
-    pub desired: Option<Resource>,
-    #[serde(skip)]
-    pub live: Option<Resource>,
     /// A bucket delete: what the bucket holds (read just before planning).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub holds: Option<BucketContents>,
@@ -106,28 +155,37 @@ pub struct Step {
 }
 
 impl Step {
-    fn new(
-        id: ResourceId,
-        action: Action,
-        desired: Option<Resource>,
-        live: Option<Resource>,
-    ) -> Self {
+    fn new(action: Action) -> Self {
+        let id = match &action {
+            Action::Create(r)
+            | Action::Update { desired: r, .. }
+            | Action::Delete(r)
+            | Action::NoOp(r)
+            | Action::Retain(r) => r.id(),
+        };
         Self {
             id,
             action,
-            desired,
-            live,
             holds: None,
             needs_delete_data: false,
         }
     }
 
+    /// What the step leaves in place: the created, updated or unchanged
+    /// resource; `None` for a delete.
+    pub fn desired(&self) -> Option<&Resource> {
+        match &self.action {
+            Action::Create(r) | Action::NoOp(r) | Action::Update { desired: r, .. } => Some(r),
+            Action::Delete(_) | Action::Retain(_) => None,
+        }
+    }
+
     pub fn is_change(&self) -> bool {
-        !matches!(self.action, Action::NoOp | Action::Retain)
+        !matches!(self.action, Action::NoOp(_) | Action::Retain(_))
     }
 
     pub fn is_delete(&self) -> bool {
-        matches!(self.action, Action::Delete)
+        matches!(self.action, Action::Delete(_))
     }
 }
 
@@ -192,7 +250,7 @@ impl Plan {
     pub fn retained(&self) -> impl Iterator<Item = &Step> {
         self.steps
             .iter()
-            .filter(|s| matches!(s.action, Action::Retain))
+            .filter(|s| matches!(s.action, Action::Retain(_)))
     }
 
     pub fn deletes(&self) -> usize {
@@ -217,7 +275,7 @@ impl Plan {
                 .position(|k| *k == step.id.kind)
                 .unwrap_or(0) as i32;
             let key = match step.action {
-                Action::Delete => (true, -rank),
+                Action::Delete(_) => (true, -rank),
                 _ => (false, rank),
             };
             waves.entry(key).or_default().push(step);
@@ -261,7 +319,7 @@ pub fn plan_up(stack: &str, desired: &[Resource], live: &LiveState, options: Opt
         let id = want.id();
         desired_ids.insert(id.clone());
         let action = match live.get(&id) {
-            None => Action::Create,
+            None => Action::Create(want.clone()),
             Some(have) if !(owned(have) || options.adopt || recovering(&id, have)) => {
                 let owner = owner_of(have, live);
                 conflicts.push(Conflict {
@@ -277,22 +335,21 @@ pub fn plan_up(stack: &str, desired: &[Resource], live: &LiveState, options: Opt
             Some(have) => {
                 let changes = diff_fields(have, want);
                 if changes.is_empty() {
-                    Action::NoOp
+                    Action::NoOp(want.clone())
                 } else {
-                    Action::Update(changes)
+                    Action::Update {
+                        live: Box::new(have.clone()),
+                        desired: want.clone(),
+                        changes,
+                    }
                 }
             }
         };
-        steps.push(Step::new(
-            id.clone(),
-            action,
-            Some(want.clone()),
-            live.get(&id).cloned(),
-        ));
+        steps.push(Step::new(action));
     }
     for (id, have) in live {
         if !desired_ids.contains(id) && owned(have) {
-            steps.push(delete_step(id, have));
+            steps.push(delete_step(have));
         }
     }
     sort_steps(&mut steps);
@@ -310,7 +367,7 @@ pub fn plan_down(stack: &str, region: Option<&str>, live: &LiveState) -> Plan {
     let mut steps: Vec<Step> = live
         .iter()
         .filter(|(_, r)| owned_by(stack, region, r, live))
-        .map(|(id, r)| delete_step(id, r))
+        .map(|(_, r)| delete_step(r))
         .collect();
     sort_steps(&mut steps);
     Plan {
@@ -323,17 +380,16 @@ pub fn plan_down(stack: &str, region: Option<&str>, live: &LiveState) -> Plan {
 
 /// Deleting `have`, unless it is a bucket marked `retain`: then a
 /// [`Action::Retain`] step, which the engine never executes.
-fn delete_step(id: &ResourceId, have: &Resource) -> Step {
-    let action = match have {
-        Resource::Bucket(b) if b.is_retained() => Action::Retain,
-        _ => Action::Delete,
-    };
-    Step::new(id.clone(), action, None, Some(have.clone()))
+fn delete_step(have: &Resource) -> Step {
+    Step::new(match have {
+        Resource::Bucket(b) if b.is_retained() => Action::Retain(have.clone()),
+        _ => Action::Delete(have.clone()),
+    })
 }
 
 fn sort_steps(steps: &mut [Step]) {
     steps.sort_by(|a, b| {
-        let del = |s: &Step| matches!(s.action, Action::Delete | Action::Retain);
+        let del = |s: &Step| matches!(s.action, Action::Delete(_) | Action::Retain(_));
         match (del(a), del(b)) {
             (false, true) => std::cmp::Ordering::Less,
             (true, false) => std::cmp::Ordering::Greater,
@@ -377,11 +433,6 @@ pub fn diff_fields(live: &Resource, desired: &Resource) -> Vec<FieldChange> {
         .collect()
 }
 
-/// The owner tags every tagged resource of `stack` carries.
-pub fn owner_tags(stack: &str) -> crate::model::Tags {
-    [(OWNER_TAG.to_owned(), stack.to_owned())].into()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -407,7 +458,7 @@ mod tests {
         let desired = vec![bucket("a", Some("s"), true)];
         let plan = plan_up("s", &desired, &LiveState::new(), Options::default());
         assert_eq!(plan.steps.len(), 1);
-        assert_eq!(plan.steps[0].action, Action::Create);
+        assert_eq!(plan.steps[0].action, Action::Create(desired[0].clone()));
     }
 
     #[test]
@@ -423,12 +474,12 @@ mod tests {
         let live = live_of(&[bucket("a", Some("s"), false)]);
         let plan = plan_up("s", &desired, &live, Options::default());
         assert_eq!(
-            plan.steps[0].action,
-            Action::Update(vec![FieldChange::new(
+            plan.steps[0].action.changes(),
+            [FieldChange::new(
                 "versioning",
                 "disabled".into(),
                 "enabled".into()
-            )])
+            )]
         );
     }
 
@@ -460,7 +511,7 @@ mod tests {
         let plan = plan_up("s", &[], &live, Options::default());
         assert_eq!(plan.steps.len(), 1);
         assert_eq!(plan.steps[0].id.name, "old");
-        assert_eq!(plan.steps[0].action, Action::Delete);
+        assert_eq!(plan.steps[0].action.name(), "delete");
         let down = plan_down("s", None, &live);
         assert_eq!(down.steps.len(), 1);
     }
@@ -514,7 +565,7 @@ mod tests {
         })]);
         let plan = plan_up("s", &[role("us-east-1")], &legacy, in_region("us-east-1"));
         assert!(plan.conflicts.is_empty());
-        assert!(matches!(plan.steps[0].action, Action::Update(_)));
+        assert!(matches!(plan.steps[0].action, Action::Update { .. }));
     }
 
     fn retained(name: &str) -> Resource {
@@ -532,15 +583,12 @@ mod tests {
             plan_up("s", &[], &live, Options::default()),
             plan_down("s", None, &live),
         ] {
-            let actions: Vec<(&str, &Action)> = plan
+            let actions: Vec<(&str, &str)> = plan
                 .steps
                 .iter()
-                .map(|s| (s.id.name.as_str(), &s.action))
+                .map(|s| (s.id.name.as_str(), s.action.name()))
                 .collect();
-            assert_eq!(
-                actions,
-                vec![("drop", &Action::Delete), ("keep", &Action::Retain)]
-            );
+            assert_eq!(actions, vec![("drop", "delete"), ("keep", "retain")]);
             assert_eq!(plan.bucket_deletes(), vec!["drop".to_owned()]);
             assert_eq!(plan.retained().count(), 1);
             // A retain step is not a change: the engine never runs it.
@@ -595,7 +643,7 @@ mod tests {
         );
         assert_eq!(plan.steps.len(), 1);
         assert_eq!(plan.steps[0].id.name, "a");
-        assert!(matches!(plan.steps[0].action, Action::Update(_)));
+        assert!(matches!(plan.steps[0].action, Action::Update { .. }));
         assert_eq!(plan.conflicts.len(), 1);
         assert_eq!(plan.conflicts[0].id.name, "b");
         // The half-created bucket's notification goes with it.

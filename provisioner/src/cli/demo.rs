@@ -9,8 +9,8 @@ use anyhow::bail;
 use serde::Serialize;
 
 use super::Session;
-use super::invoke::{CascadeReport, run_local};
 use crate::output::Printer;
+use crate::provider::functions::{CascadeReport, Invocation};
 use crate::spec::Target;
 
 #[derive(Debug, Serialize)]
@@ -56,14 +56,18 @@ pub async fn run(session: &Session, printer: &Printer) -> anyhow::Result<ExitCod
         .keys()
         .find(|id| id.as_str() == "generator")
         .ok_or_else(|| anyhow::anyhow!("the stack has no `generator` function"))?;
-    let cascade = run_local(
+    let cloud = session.local()?;
+    let invocation = super::invoke::run_on(
         session,
         printer,
         &session.stack.function_name(generator),
         br#"{"rows": 1000, "seed": 42}"#.to_vec(),
+        cloud.clone(),
     )
     .await?;
-    let cloud = session.local()?;
+    let Invocation::Cascade(cascade) = invocation else {
+        bail!("the local cloud answered an invoke without its cascade");
+    };
     let mut outputs = Vec::new();
     let mut preview = Vec::new();
     for r in &cascade.invocations {
@@ -71,8 +75,7 @@ pub async fn run(session: &Session, printer: &Printer) -> anyhow::Result<ExitCod
             let Some((bucket, key)) = object.trim_start_matches("s3://").split_once('/') else {
                 continue;
             };
-            if let Ok(v) = cloud.store().head_object(bucket, key, None) {
-                let path = cloud.store().object_data_path(bucket, key, &v.version_id);
+            if let Some(path) = cloud.object_file(bucket, key) {
                 if key.ends_with("cart_aggregated_data.csv")
                     && let Ok(text) = std::fs::read_to_string(&path)
                 {

@@ -126,7 +126,7 @@ pub async fn recoverable<C: Cloud>(
 pub fn journal_for(plan: &Plan, inherited: &BTreeSet<ResourceId>) -> BTreeSet<ResourceId> {
     let mut pending = inherited.clone();
     for step in plan.changes() {
-        if matches!(step.action, Action::Create) && step.id.kind.is_tagged() {
+        if matches!(step.action, Action::Create(_)) && step.id.kind.is_tagged() {
             pending.insert(step.id.clone());
         }
     }

@@ -1,26 +1,19 @@
-//! `stackctl logs <function> [--follow]`: the function's log group, from the
-//! local store or CloudWatch Logs.
+//! `stackctl logs <function> [--follow]`: the function's log group, through
+//! the target's `Functions::log_events` (CloudWatch Logs, or the local
+//! cloud's store).
 
 use std::process::ExitCode;
-use std::time::Duration;
+use std::sync::Arc;
+use std::time::{Duration, UNIX_EPOCH};
 
 use anyhow::{Context as _, bail};
 
 use super::Session;
 use crate::output::Printer;
+use crate::provider::Cloud;
 use crate::spec::Target;
 
 const POLL: Duration = Duration::from_secs(1);
-/// How far back each `--follow` poll looks again on the local target: the
-/// local cloud stores an invocation's lines when it ends, so they can land
-/// after newer lines of another invocation, at most a Lambda timeout (15
-/// minutes) later. Reading local files is cheap.
-const LOCAL_LOOKBACK_MS: u64 = 16 * 60 * 1000;
-/// The same on AWS: Lambda ships lines as they are written and CloudWatch
-/// ingests them within seconds; a longer window would re-read a busy group
-/// every second and run into FilterLogEvents' request quota.
-const AWS_LOOKBACK_MS: u64 = 60 * 1000;
-
 /// One log event: timestamp (ms), stream, message.
 type Event = (u64, String, String);
 
@@ -92,73 +85,42 @@ pub async fn run(
     if !session.stack.functions.contains_key(function) {
         bail!("no function `{function}` in stack {}", session.stack.name);
     }
+    let args = (function, follow, since_minutes);
+    match session.target {
+        Target::Aws { .. } => run_on(session, printer, args, session.aws().await?).await,
+        Target::Local { .. } => run_on(session, printer, args, session.local()?).await,
+    }
+}
+
+async fn run_on<C: Cloud>(
+    session: &Session,
+    printer: &Printer,
+    (function, follow, since_minutes): (&str, bool, Option<u64>),
+    cloud: Arc<C>,
+) -> anyhow::Result<ExitCode> {
     let group = session.stack.log_group_name(function);
     let floor = since_minutes.map(|m| now_ms().saturating_sub(m * 60_000));
     let mut since = floor;
-    let aws_cloud = match &session.target {
-        Target::Aws { .. } => Some(session.aws().await?),
-        Target::Local { .. } => None,
-    };
-    let aws = aws_cloud.as_ref().map(|c| c.clients().logs);
-    // `--stats`: the CloudWatch Logs calls made, when the command ends.
+    // `--stats`: the calls made, when the command ends.
     let finish = || {
-        if let (true, Some(cloud)) = (session.stats, &aws_cloud) {
-            printer.stats(&crate::provider::Cloud::stats(&**cloud));
+        if session.stats {
+            printer.stats(&cloud.stats());
         }
         Ok(ExitCode::SUCCESS)
     };
-    let local = if aws.is_none() {
-        Some(session.local()?)
-    } else {
-        None
-    };
-    let mut follower = Follower::new(if aws.is_some() {
-        AWS_LOOKBACK_MS
-    } else {
-        LOCAL_LOOKBACK_MS
-    });
+    let mut follower = Follower::new(cloud.log_lookback_ms());
     loop {
-        let events: Vec<(u64, String, String)> = if let Some(client) = &aws {
-            let mut out = Vec::new();
-            let mut pages = client
-                .filter_log_events()
-                .log_group_name(&group)
-                .set_start_time(since.map(|s| s as i64))
-                .into_paginator()
-                .send();
-            while let Some(page) = pages.next().await {
-                let page = page.map_err(|e| {
-                    anyhow::anyhow!(
-                        "reading {group}: {}",
-                        aws_sdk_cloudwatchlogs::error::DisplayErrorContext(&e)
-                    )
-                })?;
-                for e in page.events() {
-                    out.push((
-                        e.timestamp().unwrap_or(0).max(0) as u64,
-                        e.log_stream_name().unwrap_or("").to_owned(),
-                        e.message().unwrap_or("").to_owned(),
-                    ));
-                }
-            }
-            out
-        } else if let Some(cloud) = &local {
-            cloud
-                .store()
-                .filter_log_events(&group, since)
-                .with_context(|| format!("reading {group}"))?
-                .into_iter()
-                .map(|e| (e.event.timestamp_ms, e.stream, e.event.message))
-                .collect()
-        } else {
-            Vec::new()
-        };
+        let events: Vec<Event> = cloud
+            .log_events(&group, since)
+            .await
+            .with_context(|| format!("reading {group}"))?
+            .into_iter()
+            .map(|e| (e.timestamp_ms, e.stream, e.message))
+            .collect();
         for (ts, stream, message) in follower.take_new(events) {
             let line = format!(
                 "{} {stream} {}",
-                humantime::format_rfc3339_millis(
-                    std::time::UNIX_EPOCH + std::time::Duration::from_millis(ts)
-                ),
+                humantime::format_rfc3339_millis(UNIX_EPOCH + Duration::from_millis(ts)),
                 message.trim_end()
             );
             printer.line(&line);
@@ -181,6 +143,9 @@ pub async fn run(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const LOCAL_LOOKBACK_MS: u64 = 16 * 60 * 1000;
+    const AWS_LOOKBACK_MS: u64 = 60 * 1000;
 
     fn ev(ts: u64, stream: &str, message: &str) -> Event {
         (ts, stream.to_owned(), message.to_owned())

@@ -20,7 +20,7 @@ use clap::{Parser, Subcommand};
 
 use crate::output::{Format, Printer};
 
-pub use invoke::{InvokeReport, invoke_aws, payload};
+pub use invoke::payload;
 pub use session::Session;
 
 #[derive(Debug, Parser)]

@@ -9,17 +9,13 @@ use anyhow::Context as _;
 
 use super::Session;
 use crate::output::Printer;
-use localcloud::running::{OnProblem, RunningCloud};
 
 pub async fn run(session: &Session, printer: &Printer, port: u16) -> anyhow::Result<ExitCode> {
     let cloud = session.local()?;
-    let _lock = cloud
-        .store()
-        .lock()
-        .context("another stackctl owns the local cloud")?;
-    let services = RunningCloud::start(cloud.store().clone(), port, problems_to(printer))
+    let services = cloud
+        .serve(port, super::invoke::notes_to(printer))
         .await
-        .with_context(|| format!("starting the S3 endpoint on 127.0.0.1:{port}"))?;
+        .context("serving the local cloud")?;
     let url = services.s3_url();
     let raw = upload_bucket(&session.stack).map(|id| {
         let ctx = crate::provider::local::LocalCloud::context_now();
@@ -52,8 +48,7 @@ pub async fn run(session: &Session, printer: &Printer, port: u16) -> anyhow::Res
             _ = tokio::signal::ctrl_c() => break,
         }
     }
-    services.wait_idle().await;
-    services.shutdown().await;
+    services.stop().await;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -67,13 +62,6 @@ fn upload_bucket(stack: &crate::spec::Stack) -> Option<&str> {
         .map(crate::spec::Trigger::bucket)
         .next()
         .or_else(|| stack.buckets.keys().next().map(String::as_str))
-}
-
-/// The running local cloud's problems (a write it cannot route, logs it
-/// cannot store), as notes on stderr.
-pub(super) fn problems_to(printer: &Printer) -> OnProblem {
-    let printer = printer.clone();
-    std::sync::Arc::new(move |problem| printer.note(format!("stackctl: {problem}")))
 }
 
 #[cfg(test)]

@@ -8,7 +8,7 @@ use anyhow::{Context as _, bail};
 
 use super::Cli;
 use crate::desired::{self, PackageRef};
-use crate::model::Resource;
+use crate::model::{self, Resource};
 use crate::output::Printer;
 use crate::package::{Arch, BuildRequest, Builder};
 use crate::provider::Cloud;
@@ -78,7 +78,7 @@ impl Session {
         }
     }
 
-    pub fn describe_target(&self, ctx: &desired::Context) -> String {
+    pub fn describe_target(&self, ctx: &model::Context) -> String {
         format!(
             "target {} (account {}, {})",
             self.target_name, ctx.account, ctx.region
@@ -147,7 +147,7 @@ impl Session {
         &self,
         cloud: &C,
         packages: &BTreeMap<String, PackageRef>,
-    ) -> anyhow::Result<(desired::Context, Vec<Resource>)> {
+    ) -> anyhow::Result<(model::Context, Vec<Resource>)> {
         let ctx = cloud
             .context()
             .await

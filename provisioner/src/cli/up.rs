@@ -196,7 +196,7 @@ async fn locked<C: Cloud>(
         );
     }
     let outputs = outputs(
-        plan.steps.iter().filter_map(|s| s.desired.as_ref()),
+        plan.steps.iter().filter_map(|s| s.desired()),
         session,
         cloud.as_ref(),
     )

@@ -122,7 +122,6 @@ impl fmt::Display for ResourceId {
     }
 }
 
-
 /// Where the stack goes: the account and region names and ARNs are built from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Context {
@@ -274,13 +273,34 @@ macro_rules! each_kind {
     ($kind:expr, $R:ident => $body:expr) => {{
         use $crate::model as m;
         match $kind {
-            m::Kind::Bucket => { type $R = m::Bucket; $body }
-            m::Kind::Role => { type $R = m::Role; $body }
-            m::Kind::LogGroup => { type $R = m::LogGroup; $body }
-            m::Kind::Function => { type $R = m::Function; $body }
-            m::Kind::Rule => { type $R = m::Rule; $body }
-            m::Kind::Permission => { type $R = m::Permission; $body }
-            m::Kind::Notification => { type $R = m::Notification; $body }
+            m::Kind::Bucket => {
+                type $R = m::Bucket;
+                $body
+            }
+            m::Kind::Role => {
+                type $R = m::Role;
+                $body
+            }
+            m::Kind::LogGroup => {
+                type $R = m::LogGroup;
+                $body
+            }
+            m::Kind::Function => {
+                type $R = m::Function;
+                $body
+            }
+            m::Kind::Rule => {
+                type $R = m::Rule;
+                $body
+            }
+            m::Kind::Permission => {
+                type $R = m::Permission;
+                $body
+            }
+            m::Kind::Notification => {
+                type $R = m::Notification;
+                $body
+            }
         }
     }};
     (resource $res:expr, $r:ident => $body:expr) => {{

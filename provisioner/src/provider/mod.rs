@@ -3,7 +3,11 @@
 //! planner and the apply engine never see an SDK type.
 
 pub mod aws;
+mod error;
+pub mod functions;
 pub mod local;
+
+pub use error::{ErrorKind, ProviderError};
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::future::Future;
@@ -11,27 +15,7 @@ use std::sync::Mutex;
 
 use serde::Serialize;
 
-use crate::desired::Context;
 use crate::model::*;
-use crate::plan::FieldChange;
-
-/// A failed provider call, with what to do next where we know it.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum ProviderError {
-    /// The service refused: `code` is its error code.
-    #[error("{operation} on {resource}: {code}: {message}")]
-    Api {
-        resource: String,
-        operation: String,
-        code: String,
-        message: String,
-    },
-    /// A same-named resource belongs to someone else.
-    #[error("{resource}: {message}")]
-    Conflict { resource: String, message: String },
-    #[error("{0}")]
-    Other(String),
-}
 
 pub type Result<T, E = ProviderError> = std::result::Result<T, E>;
 
@@ -39,15 +23,17 @@ pub type Result<T, E = ProviderError> = std::result::Result<T, E>;
 ///
 /// Contract: `read` returns `None` for an absent resource (not an error);
 /// `create`/`update` leave the resource equal to `desired` in every field
-/// the model compares; `delete` of an absent resource succeeds.
-pub trait ResourceProvider<R>: Send + Sync {
+/// the model compares; `delete` of an absent resource succeeds. `update`
+/// is told which fields differ; how each is applied is the kind's
+/// ([`Field::update`]), the same on every target.
+pub trait ResourceProvider<R: ResourceKind>: Send + Sync {
     fn read(&self, name: &str) -> impl Future<Output = Result<Option<R>>> + Send;
     fn create(&self, desired: &R) -> impl Future<Output = Result<()>> + Send;
     fn update(
         &self,
         live: &R,
         desired: &R,
-        changes: &[FieldChange],
+        changes: &Changes<R::Field>,
     ) -> impl Future<Output = Result<()>> + Send;
     fn delete(&self, live: &R) -> impl Future<Output = Result<()>> + Send;
     /// Resources of this kind tagged as owned by `stack`, other than those
@@ -84,7 +70,8 @@ pub fn bucket_not_empty(bucket: &str) -> ProviderError {
     }
 }
 
-/// A target: every resource kind, plus what names and ARNs are built from.
+/// A target: every resource kind, its functions and logs, plus what names
+/// and ARNs are built from.
 pub trait Cloud:
     ResourceProvider<Bucket>
     + BucketData
@@ -94,6 +81,7 @@ pub trait Cloud:
     + ResourceProvider<Rule>
     + ResourceProvider<Permission>
     + ResourceProvider<Notification>
+    + functions::Functions
     + Send
     + Sync
     + 'static

@@ -11,8 +11,7 @@ use aws_sdk_s3::types::{
 };
 
 use super::{AwsCloud, Service, api_error, is_code, unparsed_success_body};
-use crate::model::{Bucket, BucketContents, OWNER_TAG, Tags, canonical_json};
-use crate::plan::FieldChange;
+use crate::model::{Bucket, BucketContents, BucketField, Changes, OWNER_TAG, Tags, canonical_json};
 use crate::provider::{BucketData, ProviderError, ResourceProvider, Result, bucket_not_empty};
 
 /// DeleteObjects takes at most this many keys.
@@ -206,18 +205,18 @@ impl AwsCloud {
         };
         match out.errors().first() {
             None => Ok(Some(true)),
-            Some(err) => Err(ProviderError::Api {
-                resource: res(name),
-                operation: "DeleteObjects".into(),
-                code: err.code().unwrap_or("Unknown").to_owned(),
-                message: format!(
+            Some(err) => Err(ProviderError::api(
+                res(name),
+                "DeleteObjects",
+                err.code().unwrap_or("Unknown").to_owned(),
+                format!(
                     "{} (object {}; {} of {} objects not deleted)",
                     err.message().unwrap_or("could not delete an object"),
                     err.key().unwrap_or("?"),
                     out.errors().len(),
                     out.deleted().len() + out.errors().len(),
                 ),
-            }),
+            )),
         }
     }
 }
@@ -365,7 +364,7 @@ pub(super) async fn secure_lock_bucket(s3: &aws_sdk_s3::Client, name: &str) -> R
     w.put_bucket_tags(name, &tags).await?;
     w.put_bucket_public_access_block(name, true).await?;
     w.put_bucket_encryption(name, Some("AES256")).await?;
-    let policy = canonical_json(&crate::desired::tls_only_policy(name).to_string());
+    let policy = Bucket::tls_only_policy(name);
     w.put_bucket_policy(name, Some(&policy)).await
 }
 
@@ -448,31 +447,30 @@ impl ResourceProvider<Bucket> for AwsCloud {
         &self,
         _live: &Bucket,
         desired: &Bucket,
-        changes: &[FieldChange],
+        changes: &Changes<BucketField>,
     ) -> Result<()> {
         let name = desired.name.as_str();
-        let changed = |field: &str| changes.iter().any(|c| c.field == field);
-        if changed("tags") {
+        if changes.contains(BucketField::Tags) {
             BucketWriter(&self.s3)
                 .put_bucket_tags(name, &desired.tags)
                 .await?;
         }
-        if changed("versioning") {
+        if changes.contains(BucketField::Versioning) {
             BucketWriter(&self.s3)
                 .put_bucket_versioning(name, desired.versioning)
                 .await?;
         }
-        if changed("public_access_block") {
+        if changes.contains(BucketField::PublicAccessBlock) {
             BucketWriter(&self.s3)
                 .put_bucket_public_access_block(name, desired.public_access_block)
                 .await?;
         }
-        if changed("encryption") {
+        if changes.contains(BucketField::Encryption) {
             BucketWriter(&self.s3)
                 .put_bucket_encryption(name, desired.encryption.as_deref())
                 .await?;
         }
-        if changed("policy") {
+        if changes.contains(BucketField::Policy) {
             BucketWriter(&self.s3)
                 .put_bucket_policy(name, desired.policy.as_deref())
                 .await?;

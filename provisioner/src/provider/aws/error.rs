@@ -7,7 +7,7 @@ use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::display::DisplayErrorContext;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
-use crate::provider::ProviderError;
+use crate::provider::{ErrorKind, ProviderError};
 
 /// The AWS service an operation belongs to: its IAM action prefix.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -32,15 +32,6 @@ impl Service {
         }
     }
 }
-
-/// Error codes that mean "the caller is not allowed".
-const ACCESS_DENIED: &[&str] = &[
-    "AccessDenied",
-    "AccessDeniedException",
-    "UnauthorizedOperation",
-    "AuthorizationError",
-    "UnauthorizedAccess",
-];
 
 /// Error codes that mean the credentials themselves are bad.
 const BAD_CREDENTIALS: &[&str] = &[
@@ -81,8 +72,10 @@ pub(crate) fn code_of<E: ProvideErrorMetadata>(err: &SdkError<E, HttpResponse>) 
     }
 }
 
-/// Maps an SDK error to [`ProviderError::Api`], adding a hint for access,
-/// credential, region and connection problems.
+/// Maps an SDK error to [`ProviderError::Api`]: its kind (from its code,
+/// refined by what AWS says for the few propagation delays that have no
+/// code of their own), and a hint for access, credential, region and
+/// connection problems.
 pub(crate) fn api_error<E>(
     service: Service,
     operation: &str,
@@ -93,17 +86,17 @@ where
     E: ProvideErrorMetadata + StdError + Send + Sync + 'static,
 {
     let code = code_of(&err);
-    let mut message = match &err {
+    let message = match &err {
         SdkError::ServiceError(_) => err
             .message()
             .map(str::to_owned)
             .unwrap_or_else(|| DisplayErrorContext(&err).to_string()),
         _ => DisplayErrorContext(&err).to_string(),
     };
-    if let Some(hint) = hint(service, operation, resource, &code, &message) {
-        message = format!("{message} (hint: {hint})");
-    }
+    let kind = classify(service, &code, &message);
     ProviderError::Api {
+        hint: hint(service, operation, resource, kind, &code, &message),
+        kind,
         resource: resource.to_owned(),
         operation: operation.to_owned(),
         code,
@@ -111,25 +104,53 @@ where
     }
 }
 
+/// The kind of an AWS error. AWS gives three settling delays no code of
+/// their own, so their message tells them apart:
+/// - Lambda's "The role defined for the function cannot be assumed by
+///   Lambda" while IAM propagates a new role;
+/// - Lambda's ResourceConflictException for a function busy with its last
+///   create or update (not the "already exists" one);
+/// - S3's "Unable to validate the following destination configurations"
+///   while Lambda propagates the permission S3 needs.
+pub(crate) fn classify(service: Service, code: &str, message: &str) -> ErrorKind {
+    match (service, code) {
+        (Service::Lambda, "InvalidParameterValueException")
+            if message.contains("cannot be assumed by Lambda") =>
+        {
+            ErrorKind::NotReady
+        }
+        (Service::Lambda, "ResourceConflictException") if !message.contains("already exist") => {
+            ErrorKind::NotReady
+        }
+        (Service::S3, "InvalidArgument")
+            if message.contains("Unable to validate the following destination configurations") =>
+        {
+            ErrorKind::NotReady
+        }
+        _ => ErrorKind::of_code(code),
+    }
+}
+
 fn hint(
     service: Service,
     operation: &str,
     resource: &str,
+    kind: ErrorKind,
     code: &str,
     message: &str,
 ) -> Option<String> {
-    if ACCESS_DENIED.contains(&code) {
-        return Some(format!(
-            "the caller needs the IAM permission `{}` on {resource}",
-            iam_action(service, operation)
-        ));
-    }
     if BAD_CREDENTIALS.contains(&code) {
         return Some(
             "the AWS credentials were rejected: check AWS_PROFILE/--profile, AWS_ACCESS_KEY_ID and \
              AWS_SECRET_ACCESS_KEY, or refresh an expired session (`aws sso login`)"
                 .into(),
         );
+    }
+    if kind == ErrorKind::Access {
+        return Some(format!(
+            "the caller needs the IAM permission `{}` on {resource}",
+            iam_action(service, operation)
+        ));
     }
     if WRONG_REGION.contains(&code) {
         return Some(
@@ -217,11 +238,57 @@ mod tests {
     use super::*;
 
     #[test]
+    fn settling_delays_are_not_ready_by_what_aws_says() {
+        let k = |s, c, m| classify(s, c, m);
+        assert_eq!(
+            k(
+                Service::Lambda,
+                "InvalidParameterValueException",
+                "The role defined for the function cannot be assumed by Lambda."
+            ),
+            ErrorKind::NotReady
+        );
+        assert_eq!(
+            k(
+                Service::Lambda,
+                "InvalidParameterValueException",
+                "memory must be 128 or more"
+            ),
+            ErrorKind::Validation
+        );
+        assert_eq!(
+            k(
+                Service::Lambda,
+                "ResourceConflictException",
+                "The operation cannot be performed at this time. An update is in progress"
+            ),
+            ErrorKind::NotReady
+        );
+        assert_eq!(
+            k(
+                Service::Lambda,
+                "ResourceConflictException",
+                "Function already exist: f"
+            ),
+            ErrorKind::Conflict
+        );
+        assert_eq!(
+            k(
+                Service::S3,
+                "InvalidArgument",
+                "Unable to validate the following destination configurations"
+            ),
+            ErrorKind::NotReady
+        );
+    }
+
+    #[test]
     fn access_denied_names_the_missing_permission() {
         let h = hint(
             Service::S3,
             "GetBucketEncryption",
             "bucket b",
+            ErrorKind::Access,
             "AccessDenied",
             "denied",
         );
@@ -230,6 +297,7 @@ mod tests {
             Service::Lambda,
             "GetFunction",
             "function f",
+            ErrorKind::Access,
             "AccessDeniedException",
             "x",
         );
@@ -243,6 +311,7 @@ mod tests {
                 Service::Sts,
                 "GetCallerIdentity",
                 "account",
+                ErrorKind::Access,
                 "InvalidClientTokenId",
                 ""
             )
@@ -253,6 +322,7 @@ mod tests {
                 Service::Sts,
                 "GetCallerIdentity",
                 "account",
+                ErrorKind::Transient,
                 "DispatchFailure",
                 "no credentials"
             )

@@ -13,40 +13,23 @@ use aws_sdk_lambda::types::{
 use aws_smithy_types::Blob;
 
 use super::{AwsCloud, Service, api_error, is_code, is_not_ready, not_ready, tag_changes, tag_map};
-use crate::model::{Function, OWNER_TAG, Resource, Tags};
-use crate::plan::{FieldChange, diff_fields};
-use crate::provider::{Cloud, ProviderError, ResourceProvider, Result};
-
-/// The fields UpdateFunctionConfiguration sets.
-const CONFIG_FIELDS: &[&str] = &[
-    "role",
-    "runtime",
-    "handler",
-    "memory_mb",
-    "timeout_s",
-    "environment",
-];
+use crate::model::{
+    Changes, Function, FunctionField, OWNER_TAG, ResourceKind as _, Tags, UpdateKind,
+};
+use crate::provider::{Cloud, ErrorKind, ProviderError, ResourceProvider, Result};
 
 fn res(name: &str) -> String {
     format!("function {name}")
 }
 
 /// Errors worth waiting out: IAM propagation of a new role, and a function
-/// busy with a previous create or update.
+/// busy with a previous create or update (see `error::classify`).
 pub(crate) fn is_transient(e: &ProviderError) -> bool {
-    match e {
-        ProviderError::Api { code, message, .. } => {
-            (code == "InvalidParameterValueException"
-                && message.contains("cannot be assumed by Lambda"))
-                || (code == "ResourceConflictException" && !message.contains("already exist"))
-        }
-        _ => false,
-    }
+    is_not_ready(e)
 }
 
 fn already_exists(e: &ProviderError) -> bool {
-    matches!(e, ProviderError::Api { code, message, .. }
-        if code == "ResourceConflictException" && message.contains("already exist"))
+    e.kind() == ErrorKind::Conflict && e.code() == Some("ResourceConflictException")
 }
 
 /// Whether a function is ready for the next call; an error when it failed.
@@ -153,11 +136,14 @@ impl AwsCloud {
             if ready(name, &c)? {
                 Ok(())
             } else {
-                Err(not_ready(format!(
-                    "function {name}: state {}, last update {}",
-                    c.state().map_or("?", State::as_str),
-                    c.last_update_status().map_or("?", LastUpdateStatus::as_str)
-                )))
+                Err(not_ready(
+                    res(name),
+                    format!(
+                        "state {}, last update {}",
+                        c.state().map_or("?", State::as_str),
+                        c.last_update_status().map_or("?", LastUpdateStatus::as_str)
+                    ),
+                ))
             }
         };
         self.options
@@ -165,11 +151,13 @@ impl AwsCloud {
             .run(poll, is_not_ready)
             .await
             .map_err(|e| match e {
-                e if is_not_ready(&e) => ProviderError::Other(format!(
-                    "function {name}: not ready after {:?} ({})",
-                    self.options.function_wait.deadline,
-                    e.to_string().trim_start_matches(super::NOT_READY)
-                )),
+                ProviderError::NotReady { resource, message } => ProviderError::NotReady {
+                    resource,
+                    message: format!(
+                        "not ready after {:?} ({message})",
+                        self.options.function_wait.deadline
+                    ),
+                },
                 e => e,
             })
     }
@@ -329,10 +317,7 @@ impl ResourceProvider<Function> for AwsCloud {
                 let want = desired.tags.get(OWNER_TAG);
                 match live {
                     Some(live) if want.is_some() && live.tags.get(OWNER_TAG) == want => {
-                        let changes = diff_fields(
-                            &Resource::Function(live.clone()),
-                            &Resource::Function(desired.clone()),
-                        );
+                        let changes = live.changes_to(desired);
                         self.update(&live, desired, &changes).await
                     }
                     _ => Err(ProviderError::Conflict {
@@ -352,17 +337,16 @@ impl ResourceProvider<Function> for AwsCloud {
         &self,
         live: &Function,
         desired: &Function,
-        changes: &[FieldChange],
+        changes: &Changes<FunctionField>,
     ) -> Result<()> {
-        let changed = |field: &str| changes.iter().any(|c| c.field == field);
         // The architecture goes with the code in UpdateFunctionCode.
-        if changed("code_sha256") || changed("architecture") {
+        if changes.any(UpdateKind::Code) {
             self.update_code(desired).await?;
         }
-        if CONFIG_FIELDS.iter().any(|f| changed(f)) {
+        if changes.any(UpdateKind::Configuration) {
             self.update_configuration(desired).await?;
         }
-        if changed("tags") {
+        if changes.contains(FunctionField::Tags) {
             self.set_function_tags(&desired.name, &live.tags, &desired.tags)
                 .await?;
         }

@@ -5,8 +5,7 @@ use std::collections::BTreeSet;
 use aws_sdk_cloudwatchlogs::types::LogGroup as SdkLogGroup;
 
 use super::{AwsCloud, Service, api_error, is_code, tag_changes, tag_map};
-use crate::model::{LogGroup, OWNER_TAG, Tags};
-use crate::plan::FieldChange;
+use crate::model::{Changes, LogGroup, LogGroupField, OWNER_TAG, Tags};
 use crate::provider::{ResourceProvider, Result};
 
 fn res(name: &str) -> String {
@@ -177,15 +176,14 @@ impl ResourceProvider<LogGroup> for AwsCloud {
         &self,
         live: &LogGroup,
         desired: &LogGroup,
-        changes: &[FieldChange],
+        changes: &Changes<LogGroupField>,
     ) -> Result<()> {
         let name = desired.name.as_str();
-        let changed = |field: &str| changes.iter().any(|c| c.field == field);
-        if changed("tags") {
+        if changes.contains(LogGroupField::Tags) {
             self.set_log_group_tags(name, &live.tags, &desired.tags)
                 .await?;
         }
-        if changed("retention_days") {
+        if changes.contains(LogGroupField::RetentionDays) {
             self.set_retention(name, desired.retention_days).await?;
         }
         Ok(())

@@ -8,12 +8,15 @@
 mod bucket;
 mod error;
 mod function;
+mod functions;
 pub mod lock;
 mod log_group;
 mod notification;
 mod permission;
 mod role;
 mod rule;
+
+pub use functions::invoke;
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -29,8 +32,7 @@ use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::ConfigBag;
 use backon::{ExponentialBuilder, Retryable};
 
-use crate::desired::Context;
-use crate::model::Tags;
+use crate::model::{Context, Tags};
 use crate::provider::{ApiStats, CallCounter, Cloud, ProviderError, Result};
 
 pub(crate) use error::{Service, api_error, is_code, unparsed_success_body};
@@ -394,14 +396,16 @@ pub(crate) fn decode_policy(text: &str) -> String {
 }
 
 /// A wait-and-retry loop's "not yet" signal.
-pub(crate) fn not_ready(what: String) -> ProviderError {
-    ProviderError::Other(format!("{NOT_READY}{what}"))
+/// A resource polled and found still settling (`what` says how).
+pub(crate) fn not_ready(resource: String, what: String) -> ProviderError {
+    ProviderError::NotReady {
+        resource,
+        message: what,
+    }
 }
 
-pub(crate) const NOT_READY: &str = "still waiting: ";
-
 pub(crate) fn is_not_ready(e: &ProviderError) -> bool {
-    matches!(e, ProviderError::Other(m) if m.starts_with(NOT_READY))
+    e.kind() == crate::provider::ErrorKind::NotReady
 }
 
 #[cfg(test)]

@@ -9,8 +9,7 @@ use aws_sdk_s3::types::{
 };
 
 use super::{AwsCloud, Service, api_error, is_code, unparsed_success_body};
-use crate::model::{LambdaNotification, Notification};
-use crate::plan::FieldChange;
+use crate::model::{Changes, LambdaNotification, Notification, NotificationField};
 use crate::provider::{ProviderError, ResourceProvider, Result};
 
 fn res(name: &str) -> String {
@@ -20,8 +19,7 @@ fn res(name: &str) -> String {
 /// S3 checks that it may invoke each destination; right after the
 /// permission is added it may not see it yet.
 fn is_unvalidated_destination(e: &ProviderError) -> bool {
-    matches!(e, ProviderError::Api { message, .. }
-        if message.contains("Unable to validate the following destination configurations"))
+    e.kind() == crate::provider::ErrorKind::NotReady
 }
 
 fn lambda_configuration(
@@ -177,7 +175,7 @@ impl ResourceProvider<Notification> for AwsCloud {
         &self,
         _live: &Notification,
         desired: &Notification,
-        _changes: &[FieldChange],
+        _changes: &Changes<NotificationField>,
     ) -> Result<()> {
         self.put_notification(desired).await
     }

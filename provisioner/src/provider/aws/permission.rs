@@ -7,8 +7,7 @@ use serde_json::Value;
 
 use super::function::is_transient;
 use super::{AwsCloud, Service, api_error, is_code};
-use crate::model::Permission;
-use crate::plan::FieldChange;
+use crate::model::{Changes, Permission, PermissionField};
 use crate::provider::{ProviderError, ResourceProvider, Result};
 
 const ACTION: &str = "lambda:InvokeFunction";
@@ -160,7 +159,7 @@ impl ResourceProvider<Permission> for AwsCloud {
         &self,
         _live: &Permission,
         desired: &Permission,
-        _changes: &[FieldChange],
+        _changes: &Changes<PermissionField>,
     ) -> Result<()> {
         self.remove_permission(&desired.function, &desired.statement_id)
             .await?;

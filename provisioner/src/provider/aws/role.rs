@@ -5,8 +5,7 @@ use std::collections::BTreeSet;
 use aws_sdk_iam::types::Tag;
 
 use super::{AwsCloud, Service, api_error, decode_policy, is_code, tag_changes};
-use crate::model::{OWNER_TAG, Role, Tags, canonical_json};
-use crate::plan::FieldChange;
+use crate::model::{Changes, OWNER_TAG, ResourceKind as _, Role, RoleField, Tags, canonical_json};
 use crate::provider::{ProviderError, ResourceProvider, Result};
 
 /// The name of the inline policy stackctl manages on each role.
@@ -139,10 +138,7 @@ impl ResourceProvider<Role> for AwsCloud {
                     });
                 }
                 if let Some(live) = live {
-                    let changes = crate::plan::diff_fields(
-                        &crate::model::Resource::Role(live.clone()),
-                        &crate::model::Resource::Role(desired.clone()),
-                    );
+                    let changes = live.changes_to(desired);
                     return self.update(&live, desired, &changes).await;
                 }
             }
@@ -152,13 +148,17 @@ impl ResourceProvider<Role> for AwsCloud {
             .await
     }
 
-    async fn update(&self, live: &Role, desired: &Role, changes: &[FieldChange]) -> Result<()> {
+    async fn update(
+        &self,
+        live: &Role,
+        desired: &Role,
+        changes: &Changes<RoleField>,
+    ) -> Result<()> {
         let name = desired.name.as_str();
-        let changed = |field: &str| changes.iter().any(|c| c.field == field);
-        if changed("tags") {
+        if changes.contains(RoleField::Tags) {
             self.set_role_tags(name, &live.tags, &desired.tags).await?;
         }
-        if changed("trust_policy") {
+        if changes.contains(RoleField::TrustPolicy) {
             self.iam
                 .update_assume_role_policy()
                 .role_name(name)
@@ -167,7 +167,7 @@ impl ResourceProvider<Role> for AwsCloud {
                 .await
                 .map_err(|e| api_error(Service::Iam, "UpdateAssumeRolePolicy", &res(name), e))?;
         }
-        if changed("policy") {
+        if changes.contains(RoleField::Policy) {
             self.put_inline_policy(name, desired.policy.as_deref())
                 .await?;
         }

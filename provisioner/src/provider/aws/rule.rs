@@ -5,8 +5,7 @@ use std::collections::BTreeSet;
 use aws_sdk_eventbridge::types::{RuleState, Tag, Target};
 
 use super::{AwsCloud, Service, api_error, is_code, tag_changes};
-use crate::model::{OWNER_TAG, Rule, Tags, canonical_json};
-use crate::plan::FieldChange;
+use crate::model::{Changes, OWNER_TAG, Rule, RuleField, Tags, canonical_json};
 use crate::provider::{Cloud, ProviderError, ResourceProvider, Result};
 
 fn res(name: &str) -> String {
@@ -121,15 +120,15 @@ impl AwsCloud {
             .await
             .map_err(|e| api_error(Service::Events, "PutTargets", &res(name), e))?;
         if let Some(failed) = out.failed_entries().first() {
-            return Err(ProviderError::Api {
-                resource: res(name),
-                operation: "PutTargets".into(),
-                code: failed.error_code().unwrap_or("Failed").to_owned(),
-                message: failed
+            return Err(ProviderError::api(
+                res(name),
+                "PutTargets",
+                failed.error_code().unwrap_or("Failed").to_owned(),
+                failed
                     .error_message()
                     .unwrap_or("the target was not added")
                     .to_owned(),
-            });
+            ));
         }
         Ok(())
     }
@@ -148,15 +147,15 @@ impl AwsCloud {
             .await
         {
             Ok(out) => match out.failed_entries().first() {
-                Some(failed) => Err(ProviderError::Api {
-                    resource: res(name),
-                    operation: "RemoveTargets".into(),
-                    code: failed.error_code().unwrap_or("Failed").to_owned(),
-                    message: failed
+                Some(failed) => Err(ProviderError::api(
+                    res(name),
+                    "RemoveTargets",
+                    failed.error_code().unwrap_or("Failed").to_owned(),
+                    failed
                         .error_message()
                         .unwrap_or("a target was not removed")
                         .to_owned(),
-                }),
+                )),
                 None => Ok(()),
             },
             Err(e) if is_code(&e, &["ResourceNotFoundException"]) => Ok(()),
@@ -246,16 +245,20 @@ impl ResourceProvider<Rule> for AwsCloud {
         self.put_target(desired).await
     }
 
-    async fn update(&self, live: &Rule, desired: &Rule, changes: &[FieldChange]) -> Result<()> {
+    async fn update(
+        &self,
+        live: &Rule,
+        desired: &Rule,
+        changes: &Changes<RuleField>,
+    ) -> Result<()> {
         let name = desired.name.as_str();
-        let changed = |field: &str| changes.iter().any(|c| c.field == field);
-        if changed("tags") {
+        if changes.contains(RuleField::Tags) {
             self.set_rule_tags(name, &live.tags, &desired.tags).await?;
         }
-        if changed("pattern") {
+        if changes.contains(RuleField::Pattern) {
             self.put_rule(desired, false).await?;
         }
-        if changed("target") {
+        if changes.contains(RuleField::Target) {
             self.put_target(desired).await?;
             let stale = live.target_arn.is_some()
                 && !live.target_id.is_empty()

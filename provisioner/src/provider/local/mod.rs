@@ -16,6 +16,8 @@
 //! - [`lock`]: the run lock as a file with compare-and-swap.
 
 mod convert;
+mod functions;
+pub use functions::Serving;
 pub mod lock;
 
 use std::collections::BTreeSet;
@@ -25,29 +27,19 @@ use std::sync::Arc;
 use localcloud::store::Record as _;
 use localcloud::{events, iam, lambda, s3};
 
-use crate::desired::Context;
 use crate::model::*;
-use crate::plan::FieldChange;
 use crate::provider::{
     ApiStats, BucketData, CallCounter, Cloud, ProviderError, ResourceProvider, Result,
     bucket_not_empty,
 };
-use crate::spec::Target;
 use convert::Stored;
 
-pub use crate::spec::LOCAL_REGION;
+/// The local cloud's one region.
+pub const LOCAL_REGION: &str = localcloud::REGION;
 pub use localcloud::{Store as LocalStore, StoreError};
 
 /// The account id of the local cloud.
 pub const LOCAL_ACCOUNT: &str = localcloud::ACCOUNT;
-
-/// The local target's directory, `None` for another provider.
-pub fn target_dir(target: &Target) -> Option<PathBuf> {
-    match target {
-        Target::Local { dir } => Some(dir.clone()),
-        Target::Aws { .. } => None,
-    }
-}
 
 impl From<StoreError> for ProviderError {
     fn from(e: StoreError) -> Self {
@@ -56,12 +48,7 @@ impl From<StoreError> for ProviderError {
 }
 
 fn api(resource: String, operation: &str, code: &str, message: impl Into<String>) -> ProviderError {
-    ProviderError::Api {
-        resource,
-        operation: operation.to_owned(),
-        code: code.to_owned(),
-        message: message.into(),
-    }
+    ProviderError::api(resource, operation, code, message)
 }
 
 /// The local implementation of [`Cloud`].
@@ -232,7 +219,7 @@ impl ResourceProvider<Bucket> for LocalCloud {
         &self,
         _live: &Bucket,
         desired: &Bucket,
-        _changes: &[FieldChange],
+        _changes: &Changes<BucketField>,
     ) -> Result<()> {
         self.record("UpdateBucket");
         self.put(desired)
@@ -308,7 +295,12 @@ impl ResourceProvider<Role> for LocalCloud {
         self.put(desired)
     }
 
-    async fn update(&self, _live: &Role, desired: &Role, _changes: &[FieldChange]) -> Result<()> {
+    async fn update(
+        &self,
+        _live: &Role,
+        desired: &Role,
+        _changes: &Changes<RoleField>,
+    ) -> Result<()> {
         self.record("UpdateRole");
         self.put(desired)
     }
@@ -342,7 +334,7 @@ impl ResourceProvider<LogGroup> for LocalCloud {
         &self,
         _live: &LogGroup,
         desired: &LogGroup,
-        _changes: &[FieldChange],
+        _changes: &Changes<LogGroupField>,
     ) -> Result<()> {
         self.record("UpdateLogGroup");
         self.put(desired)
@@ -387,10 +379,10 @@ impl ResourceProvider<Function> for LocalCloud {
         &self,
         live: &Function,
         desired: &Function,
-        changes: &[FieldChange],
+        changes: &Changes<FunctionField>,
     ) -> Result<()> {
-        let code_changed = changes.iter().any(|c| c.field == "code_sha256");
-        let config_changed = changes.iter().any(|c| c.field != "code_sha256");
+        let code_changed = changes.any(UpdateKind::Code);
+        let config_changed = changes.any(UpdateKind::Configuration);
         let mut code_sha256 = live.code_sha256.clone();
         if code_changed {
             self.record("UpdateFunctionCode");
@@ -399,6 +391,9 @@ impl ResourceProvider<Function> for LocalCloud {
         if config_changed {
             self.record("UpdateFunctionConfiguration");
             self.check_role(desired, "UpdateFunctionConfiguration")?;
+        }
+        if changes.any(UpdateKind::Tags) {
+            self.record("TagResource");
         }
         let stored = Function {
             code_sha256,
@@ -458,7 +453,12 @@ impl ResourceProvider<Rule> for LocalCloud {
         self.put(desired)
     }
 
-    async fn update(&self, _live: &Rule, desired: &Rule, _changes: &[FieldChange]) -> Result<()> {
+    async fn update(
+        &self,
+        _live: &Rule,
+        desired: &Rule,
+        _changes: &Changes<RuleField>,
+    ) -> Result<()> {
         self.record("UpdateRule");
         self.check_pattern(desired, "PutRule")?;
         self.put(desired)
@@ -517,7 +517,7 @@ impl ResourceProvider<Permission> for LocalCloud {
         &self,
         _live: &Permission,
         desired: &Permission,
-        _changes: &[FieldChange],
+        _changes: &Changes<PermissionField>,
     ) -> Result<()> {
         self.record("UpdatePermission");
         self.put_permission(desired, "AddPermission")
@@ -624,7 +624,7 @@ impl ResourceProvider<Notification> for LocalCloud {
         &self,
         _live: &Notification,
         desired: &Notification,
-        _changes: &[FieldChange],
+        _changes: &Changes<NotificationField>,
     ) -> Result<()> {
         self.record("PutBucketNotificationConfiguration");
         self.put_notification(desired, "PutBucketNotificationConfiguration")
@@ -652,7 +652,7 @@ mod tests {
     /// local cloud's own.
     #[test]
     fn the_spec_and_the_local_cloud_agree() {
-        assert_eq!(LOCAL_REGION, localcloud::REGION);
+        assert_eq!(crate::spec::LOCAL_REGION, localcloud::REGION);
         assert_eq!(crate::spec::S3_EVENT_TYPES, s3::notify::EVENT_TYPES);
         assert_eq!(crate::package::BOOTSTRAP, lambda::BOOTSTRAP);
         let zip = b"PK\x05\x06 any bytes";

@@ -16,6 +16,7 @@
 //! - [`cli`]: one module per verb.
 
 pub mod apply;
+mod atomic;
 pub mod cli;
 pub mod desired;
 pub mod lock;

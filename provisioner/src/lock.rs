@@ -21,7 +21,6 @@
 
 use std::collections::BTreeSet;
 use std::fmt;
-use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -89,27 +88,7 @@ impl LockRecord {
     }
 }
 
-/// A compare-and-swap store of one lock record. `Etag`s are opaque.
-pub trait LockStore: Send + Sync + 'static {
-    /// Where the record lives, for messages.
-    fn location(&self) -> String;
-    /// The record and its ETag; `None` when there is none.
-    fn read(&self)
-    -> impl Future<Output = Result<Option<(Vec<u8>, String)>, ProviderError>> + Send;
-    /// Writes only if there is no record: the new ETag, or `None`.
-    fn create(
-        &self,
-        body: &[u8],
-    ) -> impl Future<Output = Result<Option<String>, ProviderError>> + Send;
-    /// Writes only if the record still has `etag`: the new ETag, or `None`.
-    fn replace(
-        &self,
-        etag: &str,
-        body: &[u8],
-    ) -> impl Future<Output = Result<Option<String>, ProviderError>> + Send;
-    /// Deletes only if the record still has `etag`; false when it moved.
-    fn delete(&self, etag: &str) -> impl Future<Output = Result<bool, ProviderError>> + Send;
-}
+pub use crate::provider::LockStore;
 
 /// Why a lock could not be had.
 #[derive(Debug, thiserror::Error)]

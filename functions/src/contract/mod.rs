@@ -37,6 +37,15 @@ pub const PROMOTION_KEY: &str = "promotion_data.csv";
 pub const RAW_KEY: &str = "cart_abandonment_data.csv";
 pub const DEFAULT_TOP_N: usize = 10;
 
+/// The one CSV writer setup of the contract (`\n` line ends; rejects keep
+/// their row's width): shared by the outputs and the rejects file.
+pub(crate) fn csv_writer<W: std::io::Write>(out: W) -> csv::Writer<W> {
+    csv::WriterBuilder::new()
+        .flexible(true)
+        .terminator(csv::Terminator::Any(b'\n'))
+        .from_writer(out)
+}
+
 /// A file that breaks the contract as a whole. Row-level problems are not
 /// errors: those rows are rejected and reported.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -258,7 +258,7 @@ impl Ctx<'_> {
             match verdict {
                 Ok(row) => cols.push(&row),
                 Err(reason) if self.collect_rejects => {
-                    let w = rejects.get_or_insert_with(|| super::write::csv_writer(Vec::new()));
+                    let w = rejects.get_or_insert_with(|| super::csv_writer(Vec::new()));
                     let reason = reason.to_string();
                     w.write_record(record.iter().chain([reason.as_bytes()]))
                         .map_err(|e| ContractError::Csv(e.to_string()))?;
@@ -378,7 +378,7 @@ fn column_index(header: &csv::ByteRecord) -> Result<[usize; 12], ContractError> 
 }
 
 fn rejects_writer(header: &csv::ByteRecord) -> Result<csv::Writer<Vec<u8>>, ContractError> {
-    let mut w = super::write::csv_writer(Vec::new());
+    let mut w = super::csv_writer(Vec::new());
     w.write_record(header.iter().chain([b"reject_reason".as_slice()]))
         .map_err(|e| ContractError::Csv(e.to_string()))?;
     Ok(w)

@@ -7,12 +7,7 @@ use super::ContractError;
 use super::aggregate::{ProductAggregate, Promotions};
 use super::money::avg_half_up;
 
-pub(crate) fn csv_writer<W: std::io::Write>(out: W) -> csv::Writer<W> {
-    csv::WriterBuilder::new()
-        .flexible(true)
-        .terminator(csv::Terminator::Any(b'\n'))
-        .from_writer(out)
-}
+use super::csv_writer;
 
 fn csv_err(e: impl std::fmt::Display) -> ContractError {
     ContractError::Csv(e.to_string())

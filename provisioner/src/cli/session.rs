@@ -10,7 +10,7 @@ use super::Cli;
 use crate::desired::{self, PackageRef};
 use crate::model::{self, Resource};
 use crate::output::Printer;
-use crate::package::{Arch, BuildRequest, Builder};
+use crate::package::{Arch, BuildRequest, Builder, Echo};
 use crate::provider::Cloud;
 use crate::provider::aws::AwsCloud;
 use crate::provider::local::LocalCloud;
@@ -108,8 +108,10 @@ impl Session {
         for (source, reqs) in by_source {
             let requests: Vec<BuildRequest> = reqs.iter().map(|(_, r)| r.clone()).collect();
             let profile = &self.stack.build_profile;
+            let to_printer = printer.clone();
             let packages = Builder::new()
                 .profile(profile)
+                .echo(Echo::new(move |line| to_printer.note(line)))
                 .build(&requests)
                 .await
                 .with_context(|| {

@@ -127,32 +127,7 @@ fn hex_sha256(bytes: &[u8]) -> String {
 
 /// Write `bytes` to `path` via a temporary sibling and a rename.
 pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), PackageError> {
-    let file_name = path
-        .file_name()
-        .ok_or_else(|| PackageError::InvalidRequest {
-            reason: format!("output path {} has no file name", path.display()),
-        })?;
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_owned(),
-        _ => std::path::PathBuf::from("."),
-    };
-    std::fs::create_dir_all(&dir).map_err(|e| PackageError::io("creating directory", &dir, e))?;
-    let mut tmp_name = std::ffi::OsString::from(".");
-    tmp_name.push(file_name);
-    tmp_name.push(format!(".{}.tmp", std::process::id()));
-    let tmp = dir.join(tmp_name);
-    let result = (|| {
-        let mut file =
-            std::fs::File::create(&tmp).map_err(|e| PackageError::io("creating", &tmp, e))?;
-        file.write_all(bytes)
-            .and_then(|()| file.sync_all())
-            .map_err(|e| PackageError::io("writing", &tmp, e))?;
-        std::fs::rename(&tmp, path).map_err(|e| PackageError::io("renaming into", path, e))
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result
+    crate::atomic::write(path, bytes).map_err(|e| PackageError::io("writing", path, e))
 }
 
 #[cfg(test)]

@@ -4,6 +4,7 @@ use std::collections::{HashMap, VecDeque};
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 
+use cargo_metadata::Message;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::Command;
 
@@ -171,30 +172,19 @@ async fn metadata(b: &Builder, dir: &Path) -> Result<Workspace, PackageError> {
             String::from_utf8_lossy(&output.stderr).trim()
         )));
     }
-    let v: serde_json::Value = serde_json::from_slice(&output.stdout)
-        .map_err(|e| fail(format!("unreadable JSON: {e}")))?;
-    let root = v["workspace_root"]
-        .as_str()
-        .map(PathBuf::from)
-        .ok_or_else(|| fail("no workspace_root in the output".to_owned()))?;
+    let meta: cargo_metadata::Metadata = serde_json::from_slice(&output.stdout)
+        .map_err(|e| fail(format!("unreadable output: {e}")))?;
+    let root = meta.workspace_root.into_std_path_buf();
     let target_dir = match &b.target_dir {
         Some(dir) => absolute(dir),
-        None => v["target_directory"]
-            .as_str()
-            .map(PathBuf::from)
-            .ok_or_else(|| fail("no target_directory in the output".to_owned()))?,
+        None => meta.target_directory.into_std_path_buf(),
     };
-    let mut bins: Vec<String> = v["packages"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .flat_map(|p| p["targets"].as_array().into_iter().flatten())
-        .filter(|t| {
-            t["kind"]
-                .as_array()
-                .is_some_and(|k| k.iter().any(|k| k == "bin"))
-        })
-        .filter_map(|t| t["name"].as_str().map(str::to_owned))
+    let mut bins: Vec<String> = meta
+        .packages
+        .iter()
+        .flat_map(|p| &p.targets)
+        .filter(|t| t.is_bin())
+        .map(|t| t.name.clone())
         .collect();
     bins.sort();
     bins.dedup();
@@ -272,8 +262,8 @@ async fn build_group(
             if probe_zigbuild(&why).await.is_err() {
                 return Err(refusal);
             }
-            if !b.quiet {
-                eprintln!("stackctl: rebuilding with cargo-zigbuild {why}");
+            if let Some(echo) = &b.echo {
+                echo.line(&format!("stackctl: rebuilding with cargo-zigbuild {why}"));
             }
             let checked = compile_and_check(b, reqs, g, Toolchain::Zigbuild).await?;
             zip_all(b, reqs, g, Toolchain::Zigbuild, checked).await
@@ -537,8 +527,8 @@ async fn run_cargo(
         .chain(args.iter().map(|a| a.to_string_lossy().into_owned()))
         .collect::<Vec<_>>()
         .join(" ");
-    if !b.quiet {
-        eprintln!("stackctl: {command_line}");
+    if let Some(echo) = &b.echo {
+        echo.line(&format!("stackctl: {command_line}"));
     }
     let mut child = Command::new(&b.cargo)
         .args(&args)
@@ -551,7 +541,7 @@ async fn run_cargo(
         .map_err(|source| spawn_error(&b.cargo, source))?;
     let stdout = child.stdout.take();
     let stderr = child.stderr.take();
-    let quiet = b.quiet;
+    let (echo_out, echo_err) = (b.echo.clone(), b.echo.clone());
 
     let read_stdout = async move {
         let mut executables = HashMap::new();
@@ -560,15 +550,20 @@ async fn run_cargo(
         };
         let mut lines = BufReader::new(stdout).lines();
         while let Ok(Some(line)) = lines.next_line().await {
-            match serde_json::from_str::<serde_json::Value>(&line) {
+            match serde_json::from_str::<Message>(&line) {
                 Ok(msg) => {
                     if let Some((name, exe)) = bin_executable(&msg) {
                         executables.insert(name, exe);
                     }
                 }
+                // A message of a newer cargo: not ours to show.
+                Err(_) if serde_json::from_str::<serde::de::IgnoredAny>(&line).is_ok() => {}
                 // Not a cargo message (a wrapper's own output): show it.
-                Err(_) if !quiet => eprintln!("{line}"),
-                Err(_) => {}
+                Err(_) => {
+                    if let Some(echo) = &echo_out {
+                        echo.line(&line);
+                    }
+                }
             }
         }
         executables
@@ -578,8 +573,8 @@ async fn run_cargo(
         let Some(stderr) = stderr else { return tail };
         let mut lines = BufReader::new(stderr).lines();
         while let Ok(Some(line)) = lines.next_line().await {
-            if !quiet {
-                eprintln!("{line}");
+            if let Some(echo) = &echo_err {
+                echo.line(&line);
             }
             if tail.len() == STDERR_TAIL {
                 tail.pop_front();
@@ -606,18 +601,14 @@ async fn run_cargo(
 }
 
 /// `(target name, executable)` from a `compiler-artifact` message of a bin target.
-pub(super) fn bin_executable(msg: &serde_json::Value) -> Option<(String, PathBuf)> {
-    if msg["reason"].as_str()? != "compiler-artifact" {
-        return None;
+pub(super) fn bin_executable(msg: &Message) -> Option<(String, PathBuf)> {
+    match msg {
+        Message::CompilerArtifact(a) if a.target.is_bin() => {
+            let exe = a.executable.clone()?;
+            Some((a.target.name.clone(), exe.into_std_path_buf()))
+        }
+        _ => None,
     }
-    let target = &msg["target"];
-    let is_bin = target["kind"].as_array()?.iter().any(|k| k == "bin");
-    if !is_bin {
-        return None;
-    }
-    let name = target["name"].as_str()?;
-    let exe = msg["executable"].as_str()?;
-    Some((name.to_owned(), PathBuf::from(exe)))
 }
 
 #[cfg(test)]
@@ -626,30 +617,32 @@ mod tests {
 
     #[test]
     fn reads_bin_artifacts_only() {
-        let bin = serde_json::json!({
-            "reason": "compiler-artifact",
-            "target": {"kind": ["bin"], "name": "processor"},
-            "executable": "/t/release/processor"
-        });
+        // As cargo 1.95 prints them with --message-format=json.
+        let artifact = |kind: &str, name: &str, exe: &str| {
+            format!(
+                r#"{{"reason":"compiler-artifact","package_id":"path+file:///ws/functions#cartpipe@0.1.0","manifest_path":"/ws/functions/Cargo.toml","target":{{"kind":["{kind}"],"crate_types":["{kind}"],"name":"{name}","src_path":"/ws/functions/src/{name}.rs","edition":"2024","doc":true,"doctest":false,"test":true}},"profile":{{"opt_level":"3","debuginfo":0,"debug_assertions":false,"overflow_checks":false,"test":false}},"features":[],"filenames":["/t/release/{name}"],"executable":{exe},"fresh":false}}"#
+            )
+        };
+        let parse = |line: &str| serde_json::from_str::<Message>(line).expect("a cargo message");
         assert_eq!(
-            bin_executable(&bin),
+            bin_executable(&parse(&artifact(
+                "bin",
+                "processor",
+                r#""/t/release/processor""#
+            ))),
             Some((
                 "processor".to_owned(),
                 PathBuf::from("/t/release/processor")
             ))
         );
-        let lib = serde_json::json!({
-            "reason": "compiler-artifact",
-            "target": {"kind": ["lib"], "name": "cartpipe"},
-            "executable": null
-        });
-        assert_eq!(bin_executable(&lib), None);
         assert_eq!(
-            bin_executable(&serde_json::json!({"reason": "build-finished"})),
+            bin_executable(&parse(&artifact("lib", "cartpipe", "null"))),
             None
         );
-        assert_eq!(bin_executable(&serde_json::json!([1, 2])), None);
-        assert_eq!(bin_executable(&serde_json::json!(null)), None);
+        assert_eq!(
+            bin_executable(&parse(r#"{"reason":"build-finished","success":true}"#)),
+            None
+        );
     }
 
     #[test]

@@ -174,7 +174,28 @@ pub struct Builder {
     toolchain: Option<Toolchain>,
     glibc_limit: (u32, u32),
     cargo: PathBuf,
-    quiet: bool,
+    echo: Option<Echo>,
+}
+
+/// Where the builder's progress goes: cargo's lines and the commands it
+/// runs. The CLI points it at its `Printer`; none means silent.
+#[derive(Clone)]
+pub struct Echo(std::sync::Arc<dyn Fn(&str) + Send + Sync>);
+
+impl Echo {
+    pub fn new(f: impl Fn(&str) + Send + Sync + 'static) -> Self {
+        Echo(std::sync::Arc::new(f))
+    }
+
+    pub(crate) fn line(&self, line: &str) {
+        (self.0)(line)
+    }
+}
+
+impl std::fmt::Debug for Echo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Echo(..)")
+    }
 }
 
 impl Default for Builder {
@@ -188,8 +209,8 @@ impl Builder {
     /// (`CARGO_TARGET_DIR`, `.cargo/config.toml` or `<workspace>/target`, as
     /// `cargo metadata` reports it); zips in `<target dir>/stackctl-packages`;
     /// toolchain chosen automatically (see [`Builder::toolchain`]); glibc limit
-    /// 2.34; cargo from `$CARGO`, else `cargo` on `PATH`; cargo's stderr is
-    /// echoed.
+    /// 2.34; cargo from `$CARGO`, else `cargo` on `PATH`; nothing echoed
+    /// (see [`Builder::echo`]).
     pub fn new() -> Self {
         Builder {
             profile: "release".to_owned(),
@@ -200,7 +221,7 @@ impl Builder {
             cargo: std::env::var_os("CARGO")
                 .map(PathBuf::from)
                 .unwrap_or_else(|| PathBuf::from("cargo")),
-            quiet: false,
+            echo: None,
         }
     }
 
@@ -244,9 +265,17 @@ impl Builder {
         self
     }
 
-    /// Do not echo cargo's stderr (it is still kept for error messages).
+    /// Echo cargo's output and the commands run to `echo`.
+    pub fn echo(mut self, echo: Echo) -> Self {
+        self.echo = Some(echo);
+        self
+    }
+
+    /// Echo nothing (cargo's stderr is still kept for error messages).
     pub fn quiet(mut self, quiet: bool) -> Self {
-        self.quiet = quiet;
+        if quiet {
+            self.echo = None;
+        }
         self
     }
 

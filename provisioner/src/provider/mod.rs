@@ -87,13 +87,36 @@ pub trait Cloud:
     + 'static
 {
     /// The target's run lock store.
-    type Lock: crate::lock::LockStore;
+    type Lock: LockStore;
     /// The lock of `stack` on this target.
     fn lock_store(&self, stack: &str) -> impl Future<Output = Result<Self::Lock>> + Send;
     /// Account and region of the target.
     fn context(&self) -> impl Future<Output = Result<Context>> + Send;
     /// API calls made so far.
     fn stats(&self) -> ApiStats;
+}
+
+/// Where a target keeps a stack's run lock (the protocol is `crate::lock`'s).
+/// A compare-and-swap store of one lock record. `Etag`s are opaque.
+pub trait LockStore: Send + Sync + 'static {
+    /// Where the record lives, for messages.
+    fn location(&self) -> String;
+    /// The record and its ETag; `None` when there is none.
+    fn read(&self)
+    -> impl Future<Output = Result<Option<(Vec<u8>, String)>, ProviderError>> + Send;
+    /// Writes only if there is no record: the new ETag, or `None`.
+    fn create(
+        &self,
+        body: &[u8],
+    ) -> impl Future<Output = Result<Option<String>, ProviderError>> + Send;
+    /// Writes only if the record still has `etag`: the new ETag, or `None`.
+    fn replace(
+        &self,
+        etag: &str,
+        body: &[u8],
+    ) -> impl Future<Output = Result<Option<String>, ProviderError>> + Send;
+    /// Deletes only if the record still has `etag`; false when it moved.
+    fn delete(&self, etag: &str) -> impl Future<Output = Result<bool, ProviderError>> + Send;
 }
 
 /// API calls by operation, read-only and mutating counted apart.

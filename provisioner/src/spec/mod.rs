@@ -9,6 +9,7 @@
 mod check;
 mod error;
 mod interp;
+mod render;
 mod rules;
 mod yaml;
 
@@ -341,7 +342,7 @@ impl Stack {
     /// unless inside the stack's directory). Loading it again with the same
     /// directory gives an equal `Stack`.
     pub fn to_yaml(&self) -> Result<String, serde_saphyr::SerializeError> {
-        check::render(self)
+        render::render(self)
     }
 }
 

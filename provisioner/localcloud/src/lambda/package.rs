@@ -62,7 +62,7 @@ impl Store {
                 zip_path.display()
             )));
         }
-        self.write_file(&self.package_zip(function), &bytes, 0)?;
+        self.write_file(&self.package_zip(function), &bytes)?;
         // Swap the extracted tree: running processes keep their open files.
         let code = self.code_dir(function);
         let old = dir.join(format!("code.old-{suffix}"));

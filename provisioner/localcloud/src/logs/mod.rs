@@ -85,7 +85,7 @@ impl Store {
                 .map_err(|e| StoreError::Invalid(format!("serializing a log event: {e}")))?;
             text.push(b'\n');
         }
-        self.write_file(&path, &text, 0)
+        self.write_file(&path, &text)
     }
 
     /// The streams of a log group, by name.

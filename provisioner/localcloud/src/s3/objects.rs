@@ -115,7 +115,7 @@ impl Store {
         }
         let text = serde_json::to_vec_pretty(index)
             .map_err(|e| StoreError::Invalid(format!("serializing a version index: {e}")))?;
-        self.write_file(&dir.join("versions.json"), &text, 0)
+        self.write_file(&dir.join("versions.json"), &text)
     }
 
     fn new_version_id(&self, tick: u64) -> String {

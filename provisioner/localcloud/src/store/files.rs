@@ -2,31 +2,30 @@
 //! listings that skip temporary files, and reversible file names.
 
 use std::fs;
-use std::io;
+use std::io::{self, Write as _};
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::de::DeserializeOwned;
 
 use super::{Result, StoreError, io_err};
-use crate::clock::random_u64;
 
-/// `write_file` for callers without a store (the `.gitignore` at open).
-pub(crate) fn write_atomically(path: &Path, bytes: &[u8], mode: u32) -> Result<()> {
+/// Writes `bytes` to `path` through a temporary sibling (named
+/// `.<name>.tmp-…`, which listings skip) and `tempfile`'s persist, so a
+/// reader never sees a torn file: the store's one atomic writer.
+pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let temp = path.with_file_name(format!(
-        ".{name}.tmp-{:x}-{:x}",
-        std::process::id(),
-        random_u64()
-    ));
-    write_plain(&temp, bytes)?;
-    if mode != 0 {
-        set_mode(&temp, mode)?;
-    }
-    fs::rename(&temp, path).map_err(io_err(path))
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let mut temp = tempfile::Builder::new()
+        .prefix(&format!(".{name}.tmp-"))
+        .tempfile_in(dir)
+        .map_err(io_err(dir))?;
+    temp.write_all(bytes).map_err(io_err(path))?;
+    temp.persist(path).map_err(|e| io_err(path)(e.error))?;
+    Ok(())
 }
 
 pub(crate) fn write_plain(path: &Path, bytes: &[u8]) -> Result<()> {

@@ -145,7 +145,6 @@ impl Store {
             write_atomically(
                 &ignore,
                 b"# stackctl's local cloud: state, not source.\n*\n",
-                0,
             )?;
         }
         Ok(Self {
@@ -251,7 +250,7 @@ impl Store {
         text.push('\n');
         let dir = self.resource_dir(R::KIND);
         fs::create_dir_all(&dir).map_err(io_err(&dir))?;
-        self.write_file(&path, text.as_bytes(), 0)
+        self.write_file(&path, text.as_bytes())
     }
 
     /// Removes resource `name`; `false` when it was absent.
@@ -281,24 +280,9 @@ impl Store {
         f(self)
     }
 
-    // ---- files ----------------------------------------------------------
-
-    /// Writes `bytes` to `path` through a temporary sibling and a rename;
-    /// `mode` 0 keeps the default permissions.
-    pub(crate) fn write_file(&self, path: &Path, bytes: &[u8], mode: u32) -> Result<()> {
-        let name = path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let temp = path.with_file_name(format!(".{name}.tmp-{}", self.temp_suffix()));
-        write_plain(&temp, bytes)?;
-        if mode != 0 {
-            set_mode(&temp, mode)?;
-        }
-        fs::rename(&temp, path).map_err(|e| {
-            let _ = fs::remove_file(&temp);
-            io_err(path)(e)
-        })
+    /// Writes `bytes` to `path` atomically (see [`write_atomically`]).
+    pub(crate) fn write_file(&self, path: &Path, bytes: &[u8]) -> Result<()> {
+        write_atomically(path, bytes)
     }
 }
 

@@ -15,7 +15,7 @@ use aws_sdk_s3::types::{BucketLocationConstraint, CreateBucketConfiguration, Tag
 use tokio::sync::OnceCell;
 
 use super::{Service, api_error, is_code};
-use crate::lock::LockStore;
+use crate::provider::LockStore;
 use crate::provider::{ProviderError, Result};
 
 /// The tag that marks the lock bucket.

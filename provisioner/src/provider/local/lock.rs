@@ -5,13 +5,13 @@
 //! interleave; the write itself is a temporary file renamed over the
 //! record. The ETag is the SHA-256 of the record's bytes.
 
-use std::fs::{self, File, OpenOptions};
-use std::io::{ErrorKind, Write};
+use std::fs::{self, OpenOptions};
+use std::io::ErrorKind;
 use std::path::PathBuf;
 
 use sha2::{Digest, Sha256};
 
-use crate::lock::LockStore;
+use crate::provider::LockStore;
 use crate::provider::ProviderError;
 
 #[derive(Debug, Clone)]
@@ -59,17 +59,7 @@ impl LocalLock {
     }
 
     fn write(&self, body: &[u8]) -> Result<String, ProviderError> {
-        let temp = self
-            .path
-            .with_extension(format!("json.tmp-{}", std::process::id()));
-        let mut file = File::create(&temp).map_err(|e| self.err("writing it", e))?;
-        file.write_all(body)
-            .and_then(|()| file.sync_all())
-            .map_err(|e| self.err("writing it", e))?;
-        fs::rename(&temp, &self.path).map_err(|e| {
-            let _ = fs::remove_file(&temp);
-            self.err("writing it", e)
-        })?;
+        crate::atomic::write(&self.path, body).map_err(|e| self.err("writing it", e))?;
         Ok(etag(body))
     }
 }

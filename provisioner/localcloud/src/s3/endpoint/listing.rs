@@ -118,7 +118,7 @@ impl LocalS3 {
 }
 
 #[derive(Debug, Default)]
-struct Page {
+pub(super) struct Page {
     keys: Vec<String>,
     prefixes: Vec<String>,
     /// Where the next page starts; `None` when this one is the last.
@@ -127,7 +127,7 @@ struct Page {
 
 /// One page of a listing of `keys` (sorted), grouping by `delimiter` into
 /// common prefixes, resuming after `after`, at most `max` entries.
-fn paginate<'a>(
+pub(super) fn paginate<'a>(
     keys: impl Iterator<Item = &'a str>,
     prefix: &str,
     delimiter: Option<&str>,

@@ -10,7 +10,8 @@ use base64::Engine as _;
 use sha2::{Digest as _, Sha256};
 
 use crate::store::{
-    Result, Store, StoreError, file_safe, io_err, remove_dir_opt, set_mode, write_plain,
+    Result, Store, StoreError, file_safe, io_err, remove_dir_opt, set_mode, write_atomically,
+    write_plain,
 };
 
 /// The executable the `provided.al2023` runtime starts.
@@ -62,7 +63,7 @@ impl Store {
                 zip_path.display()
             )));
         }
-        self.write_file(&self.package_zip(function), &bytes)?;
+        write_atomically(&self.package_zip(function), &bytes)?;
         // Swap the extracted tree: running processes keep their open files.
         let code = self.code_dir(function);
         let old = dir.join(format!("code.old-{suffix}"));

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::store::{
     Record, Result, Store, StoreError, dir_entries, file_safe, file_unsafe, io_err, now_millis,
-    remove_dir_opt,
+    remove_dir_opt, write_atomically,
 };
 
 /// A log group, as stored.
@@ -85,7 +85,7 @@ impl Store {
                 .map_err(|e| StoreError::Invalid(format!("serializing a log event: {e}")))?;
             text.push(b'\n');
         }
-        self.write_file(&path, &text)
+        write_atomically(&path, &text)
     }
 
     /// The streams of a log group, by name.

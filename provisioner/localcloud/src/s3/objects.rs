@@ -16,7 +16,7 @@ use super::Bucket;
 use crate::clock::random_u64;
 use crate::store::{
     Record as _, Result, Store, StoreError, dir_entries, file_safe, file_unsafe, hex, io_err,
-    read_json_opt, remove_dir_opt, remove_file_opt, write_plain,
+    read_json_opt, remove_dir_opt, remove_file_opt, write_atomically, write_plain,
 };
 
 /// Longest file name written for an object key (Linux allows 255 bytes).
@@ -115,7 +115,7 @@ impl Store {
         }
         let text = serde_json::to_vec_pretty(index)
             .map_err(|e| StoreError::Invalid(format!("serializing a version index: {e}")))?;
-        self.write_file(&dir.join("versions.json"), &text)
+        write_atomically(&dir.join("versions.json"), &text)
     }
 
     fn new_version_id(&self, tick: u64) -> String {

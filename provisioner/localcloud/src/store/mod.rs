@@ -250,7 +250,7 @@ impl Store {
         text.push('\n');
         let dir = self.resource_dir(R::KIND);
         fs::create_dir_all(&dir).map_err(io_err(&dir))?;
-        self.write_file(&path, text.as_bytes())
+        write_atomically(&path, text.as_bytes())
     }
 
     /// Removes resource `name`; `false` when it was absent.
@@ -278,11 +278,6 @@ impl Store {
     pub fn with_resources<T>(&self, f: impl FnOnce(&Self) -> Result<T>) -> Result<T> {
         let _guard = Self::lock_mutex(&self.resources);
         f(self)
-    }
-
-    /// Writes `bytes` to `path` atomically (see [`write_atomically`]).
-    pub(crate) fn write_file(&self, path: &Path, bytes: &[u8]) -> Result<()> {
-        write_atomically(path, bytes)
     }
 }
 

@@ -22,12 +22,6 @@ fn res(name: &str) -> String {
     format!("function {name}")
 }
 
-/// Errors worth waiting out: IAM propagation of a new role, and a function
-/// busy with a previous create or update (see `error::classify`).
-pub(crate) fn is_transient(e: &ProviderError) -> bool {
-    is_not_ready(e)
-}
-
 fn already_exists(e: &ProviderError) -> bool {
     e.kind() == ErrorKind::Conflict && e.code() == Some("ResourceConflictException")
 }
@@ -185,7 +179,7 @@ impl AwsCloud {
                 .await
                 .map_err(|e| api_error(Service::Lambda, "UpdateFunctionCode", &res(name), e))
         };
-        let out = self.options.lambda_retry.run(call, is_transient).await?;
+        let out = self.options.lambda_retry.run(call, is_not_ready).await?;
         self.settle(name, &to_configuration(out)).await
     }
 
@@ -212,7 +206,7 @@ impl AwsCloud {
                     )
                 })
         };
-        let out = self.options.lambda_retry.run(call, is_transient).await?;
+        let out = self.options.lambda_retry.run(call, is_not_ready).await?;
         self.settle(name, &to_configuration(out)).await
     }
 
@@ -309,7 +303,7 @@ impl ResourceProvider<Function> for AwsCloud {
                 .await
                 .map_err(|e| api_error(Service::Lambda, "CreateFunction", &res(name), e))
         };
-        match self.options.lambda_retry.run(call, is_transient).await {
+        match self.options.lambda_retry.run(call, is_not_ready).await {
             Ok(out) => self.settle(name, &to_configuration(out)).await,
             Err(e) if already_exists(&e) => {
                 // Created meanwhile: converge it if it is ours.
@@ -368,7 +362,7 @@ impl ResourceProvider<Function> for AwsCloud {
                 Err(e) => Err(api_error(Service::Lambda, "DeleteFunction", &res(name), e)),
             }
         };
-        self.options.lambda_retry.run(call, is_transient).await
+        self.options.lambda_retry.run(call, is_not_ready).await
     }
 
     async fn list_owned(&self, stack: &str, known: &BTreeSet<String>) -> Result<Vec<Function>> {

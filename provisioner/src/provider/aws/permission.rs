@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 
 use serde_json::Value;
 
-use super::function::is_transient;
+use super::is_not_ready;
 use super::{AwsCloud, Service, api_error, is_code};
 use crate::model::{Changes, Permission, PermissionField};
 use crate::provider::{ProviderError, ResourceProvider, Result};
@@ -96,7 +96,7 @@ impl AwsCloud {
                 .map(|_| ())
                 .map_err(|e| api_error(Service::Lambda, "AddPermission", &res(&name), e))
         };
-        self.options.lambda_retry.run(call, is_transient).await
+        self.options.lambda_retry.run(call, is_not_ready).await
     }
 
     async fn remove_permission(&self, function: &str, sid: &str) -> Result<()> {
@@ -120,7 +120,7 @@ impl AwsCloud {
                 )),
             }
         };
-        self.options.lambda_retry.run(call, is_transient).await
+        self.options.lambda_retry.run(call, is_not_ready).await
     }
 }
 

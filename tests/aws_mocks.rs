@@ -191,7 +191,17 @@ async fn a_bucket_name_taken_by_another_account_is_a_clear_conflict() {
             ),
         )
     });
-    let cloud = cloud(&[], &[&taken], AwsOptions::fast());
+    // In us-east-1 the provider looks before it creates (S3 answers 200 for
+    // an own bucket there); another account's bucket is AccessDenied.
+    let denied = mock!(aws_sdk_s3::Client::get_bucket_tagging).then_http_response(|| {
+        aws_smithy_runtime_api::http::Response::new(
+            aws_smithy_runtime_api::http::StatusCode::try_from(403).unwrap(),
+            aws_smithy_types::body::SdkBody::from(
+                "<Error><Code>AccessDenied</Code><Message>Access Denied</Message></Error>",
+            ),
+        )
+    });
+    let cloud = cloud(&[], &[&denied, &taken], AwsOptions::fast());
     let bucket = stackctl::model::Bucket {
         name: "cartpipe-raw-123456789012-us-east-1".into(),
         versioning: true,
@@ -211,6 +221,7 @@ async fn a_bucket_name_taken_by_another_account_is_a_clear_conflict() {
         "{msg}"
     );
     assert_eq!(taken.num_calls(), 1, "fatal: not retried");
+    assert_eq!(denied.num_calls(), 1);
 }
 
 #[tokio::test]

@@ -302,10 +302,7 @@ fn notification_filters_event_types_prefixes_and_suffixes() {
 #[test]
 fn every_pattern_up_writes_is_a_valid_eventbridge_pattern() {
     let fx = Fixture::new();
-    for r in pick(&fx.desired(), |r| match r {
-        Resource::Rule(r) => Some(r),
-        _ => None,
-    }) {
+    for r in of_kind::<Rule>(&fx.desired()) {
         localcloud::events::EventPattern::parse(&r.pattern).expect("generated patterns are valid");
     }
 }

@@ -106,10 +106,6 @@ impl Fixture {
     }
 }
 
-pub fn pick<R: Clone>(resources: &[Resource], f: fn(&Resource) -> Option<&R>) -> Vec<R> {
-    resources.iter().filter_map(f).cloned().collect()
-}
-
 pub fn changed_fields(plan: &Plan) -> Vec<(String, String)> {
     plan.changes()
         .flat_map(|s| match &s.action {

@@ -1,240 +1,22 @@
-//! The provider contract, kind by kind: create, read back, drift in one field, update, list_owned, delete.
+//! What the local provider does beyond the contract every target keeps
+//! (tests/provider_contract): the package installed on disk, and the
+//! checks the local cloud makes where AWS would refuse a call.
 
 use crate::fixture::*;
 
-/// create → read equals desired; a hand edit of the stored JSON → read shows
-/// it and diff names `field`; update restores; delete removes (twice is
-/// fine); list_owned finds only what the stack owns.
-#[allow(clippy::too_many_arguments)]
-async fn contract<R>(
-    fx: &Fixture,
-    desired: R,
-    stored: fn(R) -> R,
-    wrap: fn(R) -> Resource,
-    absent: fn(Option<R>) -> bool,
-    field: &str,
-    edit: impl FnOnce(&mut Value),
-    foreign: Option<R>,
-) where
-    LocalCloud: ResourceProvider<R>,
-    R: ResourceKind,
-{
-    let cloud = &*fx.cloud;
-    let name = wrap(desired.clone()).name();
-    // Start from absent (the prerequisites stay).
-    if let Some(live) = ResourceProvider::<R>::read(cloud, &name)
-        .await
-        .expect("read")
-    {
-        ResourceProvider::<R>::delete(cloud, &live)
-            .await
-            .expect("delete");
-    }
-    assert!(absent(
-        ResourceProvider::<R>::read(cloud, &name)
-            .await
-            .expect("read")
-    ));
-
-    ResourceProvider::<R>::create(cloud, &desired)
-        .await
-        .expect("create");
-    let live = ResourceProvider::<R>::read(cloud, &name)
-        .await
-        .expect("read")
-        .expect("created");
-    assert_eq!(live, stored(desired.clone()), "read after create");
-    assert!(diff_fields(&wrap(live.clone()), &wrap(desired.clone())).is_empty());
-
-    fx.edit_json(wrap(desired.clone()).kind(), &name, edit);
-    let drifted = ResourceProvider::<R>::read(cloud, &name)
-        .await
-        .expect("read")
-        .expect("present");
-    let changes = diff_fields(&wrap(drifted.clone()), &wrap(desired.clone()));
-    assert_eq!(
-        changes.iter().map(|c| c.field.as_str()).collect::<Vec<_>>(),
-        vec![field],
-        "the hand edit is drift in exactly `{field}`"
-    );
-
-    ResourceProvider::<R>::update(cloud, &drifted, &desired, &drifted.changes_to(&desired))
-        .await
-        .expect("update");
-    let restored = ResourceProvider::<R>::read(cloud, &name)
-        .await
-        .expect("read")
-        .expect("present");
-    assert_eq!(restored, stored(desired.clone()), "read after update");
-
-    if let Some(foreign) = foreign {
-        fx.put_model(&wrap(foreign.clone()));
-        let owned = ResourceProvider::<R>::list_owned(cloud, &fx.spec.name, &BTreeSet::new())
-            .await
-            .expect("list_owned");
-        let names: BTreeSet<String> = owned.iter().map(|r| wrap(r.clone()).name()).collect();
-        assert!(names.contains(&name), "{names:?} lists ours");
-        assert!(
-            !names.contains(&wrap(foreign.clone()).name()),
-            "{names:?} skips the foreign one"
-        );
-        let known: BTreeSet<String> = [name.clone()].into();
-        let owned = ResourceProvider::<R>::list_owned(cloud, &fx.spec.name, &known)
-            .await
-            .expect("list_owned");
-        assert!(
-            owned.iter().all(|r| wrap(r.clone()).name() != name),
-            "known names are skipped"
-        );
-        // Creating over a resource of another stack is a conflict.
-        let mut clash = foreign.clone();
-        let mut clash_json = serde_json::to_value(&desired).expect("json");
-        clash_json["name"] = json!(wrap(foreign.clone()).name());
-        if let Ok(c) = serde_json::from_value::<R>(clash_json) {
-            clash = c;
-        }
-        let err = ResourceProvider::<R>::create(cloud, &clash)
-            .await
-            .expect_err("conflict");
-        assert!(err.to_string().contains("without the tag"), "{err}");
-    } else {
-        let owned = ResourceProvider::<R>::list_owned(cloud, &fx.spec.name, &BTreeSet::new())
-            .await
-            .expect("list_owned");
-        assert!(owned.is_empty(), "untagged kinds go with their parent");
-    }
-
-    ResourceProvider::<R>::delete(cloud, &restored)
-        .await
-        .expect("delete");
-    assert!(absent(
-        ResourceProvider::<R>::read(cloud, &name)
-            .await
-            .expect("read")
-    ));
-    ResourceProvider::<R>::delete(cloud, &restored)
-        .await
-        .expect("delete of an absent resource succeeds");
-}
-
-fn none<R>(r: Option<R>) -> bool {
-    r.is_none()
-}
-
-fn foreign_tags() -> Tags {
-    [(OWNER_TAG.to_owned(), "someone-else".to_owned())].into()
+/// The stack's first resource of kind `R`.
+fn first<R: ResourceKind>(fx: &Fixture) -> R {
+    of_kind::<R>(&fx.desired())
+        .next()
+        .cloned()
+        .expect("the stack has one")
 }
 
 #[tokio::test]
-async fn contract_bucket() {
-    let fx = Fixture::new();
-    let b = pick(&fx.desired(), |r| match r {
-        Resource::Bucket(b) => Some(b),
-        _ => None,
-    })
-    .remove(0);
-    let foreign = Bucket {
-        name: "someone-elses-bucket".into(),
-        tags: foreign_tags(),
-        ..b.clone()
-    };
-    contract(
-        &fx,
-        b,
-        |b| b,
-        Resource::Bucket,
-        none,
-        "versioning",
-        |v| v["versioning"] = json!(false),
-        Some(foreign),
-    )
-    .await;
-}
-
-#[tokio::test]
-async fn contract_role() {
-    let fx = Fixture::new();
-    let r = pick(&fx.desired(), |r| match r {
-        Resource::Role(r) => Some(r),
-        _ => None,
-    })
-    .remove(0);
-    let foreign = Role {
-        name: "someone-elses-role".into(),
-        tags: foreign_tags(),
-        ..r.clone()
-    };
-    contract(
-        &fx,
-        r,
-        |r| r,
-        Resource::Role,
-        none,
-        "policy",
-        |v| v["policy"] = json!(r#"{"Statement":[],"Version":"2012-10-17"}"#),
-        Some(foreign),
-    )
-    .await;
-}
-
-#[tokio::test]
-async fn contract_log_group() {
-    let fx = Fixture::new();
-    let l = pick(&fx.desired(), |r| match r {
-        Resource::LogGroup(l) => Some(l),
-        _ => None,
-    })
-    .remove(0);
-    let foreign = LogGroup {
-        name: "/aws/lambda/someone-else".into(),
-        tags: foreign_tags(),
-        ..l.clone()
-    };
-    contract(
-        &fx,
-        l,
-        |l| l,
-        Resource::LogGroup,
-        none,
-        "retention_days",
-        |v| v["retention_days"] = json!(3),
-        Some(foreign),
-    )
-    .await;
-}
-
-#[tokio::test]
-async fn contract_function() {
+async fn a_function_package_is_installed_with_an_executable_bootstrap() {
     let fx = Fixture::new();
     fx.up().await;
-    let f = pick(&fx.desired(), |r| match r {
-        Resource::Function(f) => Some(f),
-        _ => None,
-    })
-    .remove(0);
-    let foreign = Function {
-        name: "someone-elses-function".into(),
-        tags: foreign_tags(),
-        package: None,
-        ..f.clone()
-    };
-    let strip = |f: Function| Function { package: None, ..f };
-    contract(
-        &fx,
-        f.clone(),
-        strip,
-        Resource::Function,
-        none,
-        "memory_mb",
-        |v| v["memory_mb"] = json!(1024),
-        Some(foreign),
-    )
-    .await;
-
-    // The package: copied in, `bootstrap` extracted executable.
-    ResourceProvider::<Function>::create(&*fx.cloud, &f)
-        .await
-        .expect("create");
+    let f: Function = first(&fx);
     let store = fx.store();
     assert!(store.package_zip(&f.name).is_file());
     let bootstrap = store.bootstrap_path(&f.name);
@@ -257,12 +39,10 @@ async fn contract_function() {
         .await
         .expect("read")
         .expect("present");
-    let changes = diff_fields(
-        &Resource::Function(live.clone()),
-        &Resource::Function(f.clone()),
+    assert_eq!(
+        live.changes_to(&f),
+        Changes::new([FunctionField::CodeSha256])
     );
-    assert_eq!(changes.len(), 1);
-    assert_eq!(changes[0].field, "code_sha256");
     ResourceProvider::<Function>::update(&*fx.cloud, &live, &f, &live.changes_to(&f))
         .await
         .expect("update");
@@ -275,8 +55,13 @@ async fn contract_function() {
             .code_sha256,
         f.code_sha256
     );
+}
 
-    // Lambda refuses a role that does not exist, and a create without a package.
+#[tokio::test]
+async fn a_function_needs_an_existing_role_and_a_package() {
+    let fx = Fixture::new();
+    fx.up().await;
+    let f: Function = first(&fx);
     let no_role = Function {
         name: "no-role".into(),
         role_arn: format!("arn:aws:iam::{LOCAL_ACCOUNT}:role/missing"),
@@ -301,30 +86,9 @@ async fn contract_function() {
 }
 
 #[tokio::test]
-async fn contract_rule() {
+async fn an_invalid_event_pattern_is_refused_as_eventbridge_does() {
     let fx = Fixture::new();
-    fx.up().await;
-    let r = pick(&fx.desired(), |r| match r {
-        Resource::Rule(r) => Some(r),
-        _ => None,
-    })
-    .remove(0);
-    let foreign = Rule {
-        name: "someone-elses-rule".into(),
-        tags: foreign_tags(),
-        ..r.clone()
-    };
-    contract(
-        &fx,
-        r.clone(),
-        |r| r,
-        Resource::Rule,
-        none,
-        "pattern",
-        |v| v["pattern"] = json!(r#"{"source":["aws.s3"]}"#),
-        Some(foreign),
-    )
-    .await;
+    let r: Rule = first(&fx);
     let bad = Rule {
         pattern: r#"{"source":"aws.s3"}"#.into(),
         ..r
@@ -340,29 +104,10 @@ async fn contract_rule() {
 }
 
 #[tokio::test]
-async fn contract_permission() {
+async fn a_permission_goes_with_its_function() {
     let fx = Fixture::new();
     fx.up().await;
-    let p = pick(&fx.desired(), |r| match r {
-        Resource::Permission(p) => Some(p),
-        _ => None,
-    })
-    .remove(0);
-    contract(
-        &fx,
-        p.clone(),
-        |p| p,
-        Resource::Permission,
-        none,
-        "source_arn",
-        |v| v["source_arn"] = json!("arn:aws:s3:::elsewhere"),
-        None,
-    )
-    .await;
-    // A permission goes with its function.
-    ResourceProvider::<Permission>::create(&*fx.cloud, &p)
-        .await
-        .expect("create");
+    let p: Permission = first(&fx);
     let f = ResourceProvider::<Function>::read(&*fx.cloud, &p.function)
         .await
         .expect("read")
@@ -386,37 +131,21 @@ async fn contract_permission() {
     );
 }
 
+/// S3 validates destinations (moto does not; the local cloud follows AWS):
+/// without the function's permission the document is refused.
 #[tokio::test]
-async fn contract_notification() {
+async fn a_notification_needs_the_functions_permission() {
     let fx = Fixture::new();
     fx.up().await;
-    let n = pick(&fx.desired(), |r| match r {
-        Resource::Notification(n) => Some(n),
-        _ => None,
-    })
-    .into_iter()
-    .find(|n| !n.lambda.is_empty())
-    .expect("the raw bucket's notification");
-    // With its bucket there, a notification is never absent: it is empty.
-    let empty = |n: Option<Notification>| n.is_some_and(|n| n.lambda.is_empty() && !n.eventbridge);
-    contract(
-        &fx,
-        n.clone(),
-        |n| n,
-        Resource::Notification,
-        empty,
-        "eventbridge",
-        |v| v["eventbridge"] = json!(false),
-        None,
-    )
-    .await;
-    // S3 validates destinations: without the function's permission the
-    // document is refused.
-    let p = pick(&fx.desired(), |r| match r {
-        Resource::Permission(p) if p.principal == "s3.amazonaws.com" => Some(p),
-        _ => None,
-    })
-    .remove(0);
+    let desired = fx.desired();
+    let n = of_kind::<Notification>(&desired)
+        .find(|n| !n.lambda.is_empty())
+        .cloned()
+        .expect("the raw bucket's notification");
+    let p = of_kind::<Permission>(&desired)
+        .find(|p| p.principal == "s3.amazonaws.com")
+        .cloned()
+        .expect("the S3 permission");
     ResourceProvider::<Permission>::delete(&*fx.cloud, &p)
         .await
         .expect("delete permission");

@@ -7,7 +7,7 @@
 //! A watchdog process kills either once the test binary exits.
 //!
 //! The server runs in moto's own Python with [`PATCHES`] applied first:
-//! two moto 5.2 behaviours that no stack could pass otherwise (see there).
+//! three moto 5.2 behaviours that no stack could pass otherwise (see there).
 //! If the patched start fails (moto's internals moved), the plain
 //! `moto_server` is started instead and the log says why.
 //!
@@ -30,8 +30,8 @@ use aws_sdk_s3::config::{Credentials, SharedCredentialsProvider};
 pub const ACCOUNT: &str = "123456789012";
 
 /// Run before moto's server starts (moto 5.2.x; each patch is skipped with a
-/// warning in the log when moto's internals differ). The first two make
-/// moto answer as AWS does; the third is a test instrument, fault injection
+/// warning in the log when moto's internals differ). The first three make
+/// moto answer as AWS does; the fourth is a test instrument, fault injection
 /// between the SDK and moto (see [`Moto::faults`]):
 ///
 /// 1. GetBucketNotificationConfiguration never returns the
@@ -42,6 +42,8 @@ pub const ACCOUNT: &str = "123456789012";
 ///    `aws:SecureTransport`) denies every object request; AWS would allow
 ///    them over TLS. The patch evaluates bucket policies as for TLS
 ///    requests: such statements are left out.
+/// 3. UpdateFunctionCode ignores `Architectures`, which AWS applies, so an
+///    architecture change never converged. The patch applies it.
 pub const PATCHES: &str = r#"
 import json, re, sys
 
@@ -102,7 +104,26 @@ try:
 except Exception as e:
     _warn("TLS-only bucket policies", e)
 
-# 3. Faults between the SDK and moto (tests/aws_faults.rs), off until a
+# 3. UpdateFunctionCode ignores `Architectures` (moto 5.2), while AWS
+#    sets the function's architecture from it (the API reference: "The
+#    instruction set architecture that the function supports"), so an
+#    architecture change would never converge. The patch applies it.
+try:
+    from moto.awslambda.models import LambdaFunction
+
+    _update_code = LambdaFunction.update_function_code
+
+    def update_function_code(self, updated_spec):
+        if updated_spec.get("Architectures"):
+            self.architectures = updated_spec["Architectures"]
+        return _update_code(self, updated_spec)
+
+    LambdaFunction.update_function_code = update_function_code
+    print("stackctl moto harness: UpdateFunctionCode Architectures patched", file=sys.stderr, flush=True)
+except Exception as e:
+    _warn("UpdateFunctionCode Architectures", e)
+
+# 4. Faults between the SDK and moto (tests/aws_faults.rs), off until a
 #    test turns them on through `POST /stackctl-faults?...`:
 #    - rate=R&seed=S: answer a share R of requests (seeded) with a fault
 #      instead of passing them on: 500 InternalError, 503 SlowDown (S3) or

@@ -367,6 +367,11 @@ impl Resource {
     }
 }
 
+/// The resources of kind `R` among `resources`, in order.
+pub fn of_kind<R: ResourceKind>(resources: &[Resource]) -> impl Iterator<Item = &R> {
+    resources.iter().filter_map(R::from_resource)
+}
+
 /// `enabled` / `disabled`, as plans show switches.
 pub(crate) fn on_off(v: bool) -> String {
     if v { "enabled" } else { "disabled" }.to_owned()

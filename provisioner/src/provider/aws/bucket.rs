@@ -58,6 +58,22 @@ impl AwsCloud {
         }
     }
 
+    /// An existing bucket is ours only if it carries our owner tag.
+    fn check_ours(&self, desired: &Bucket, live_tags: &Tags) -> Result<()> {
+        let want = desired.tags.get(OWNER_TAG);
+        if want.is_none() || live_tags.get(OWNER_TAG) != want {
+            return Err(ProviderError::Conflict {
+                resource: res(&desired.name),
+                message: format!(
+                    "the bucket already exists in this account without the tag {OWNER_TAG}={}; \
+                     it is not changed (delete it, rename ours, or take it over with --adopt)",
+                    want.map_or("?", String::as_str)
+                ),
+            });
+        }
+        Ok(())
+    }
+
     async fn bucket_versioning(&self, name: &str) -> Result<bool> {
         match self.s3.get_bucket_versioning().bucket(name).send().await {
             Ok(out) => Ok(out.status() == Some(&BucketVersioningStatus::Enabled)),
@@ -381,6 +397,20 @@ impl ResourceProvider<Bucket> for AwsCloud {
     async fn create(&self, desired: &Bucket) -> Result<()> {
         let name = desired.name.as_str();
         let region = self.region_name()?;
+        // In us-east-1, CreateBucket on a bucket the account already owns
+        // answers 200 OK (S3's legacy behaviour; other regions answer
+        // BucketAlreadyOwnedByYou), so a bucket of another stack in the same
+        // account would be taken over silently: look first. A bucket of
+        // another account reads as AccessDenied; CreateBucket then names
+        // the problem (BucketAlreadyExists).
+        if region == "us-east-1" {
+            match self.bucket_tags(name).await {
+                Ok(Some(tags)) => self.check_ours(desired, &tags)?,
+                Ok(None) => {}
+                Err(e) if e.code() == Some("AccessDenied") => {}
+                Err(e) => return Err(e),
+            }
+        }
         // Tagged at creation (S3 takes `CreateBucketConfiguration.Tags` for
         // general purpose buckets, one atomic call), so a run killed right
         // after CreateBucket leaves a bucket the next run knows as its own.
@@ -399,19 +429,8 @@ impl ResourceProvider<Bucket> for AwsCloud {
         match request.send().await {
             Ok(_) => {}
             Err(e) if is_code(&e, &["BucketAlreadyOwnedByYou"]) => {
-                // Ours only if it carries our owner tag.
                 let tags = self.bucket_tags(name).await?.unwrap_or_default();
-                let want = desired.tags.get(OWNER_TAG);
-                if want.is_none() || tags.get(OWNER_TAG) != want {
-                    return Err(ProviderError::Conflict {
-                        resource: res(name),
-                        message: format!(
-                            "the bucket already exists in this account without the tag {OWNER_TAG}={}; \
-                             it is not changed (delete it, rename ours, or take it over with --adopt)",
-                            want.map_or("?", String::as_str)
-                        ),
-                    });
-                }
+                self.check_ours(desired, &tags)?;
             }
             Err(e) if is_code(&e, &["BucketAlreadyExists"]) => {
                 return Err(ProviderError::Conflict {

@@ -75,6 +75,7 @@ impl Field for BucketField {
 
 impl ResourceKind for Bucket {
     const KIND: Kind = Kind::Bucket;
+    const TAGGED: bool = true;
     type Field = BucketField;
 
     fn name(&self) -> String {

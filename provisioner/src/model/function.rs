@@ -69,6 +69,7 @@ impl Field for FunctionField {
 
 impl ResourceKind for Function {
     const KIND: Kind = Kind::Function;
+    const TAGGED: bool = true;
     type Field = FunctionField;
 
     fn name(&self) -> String {

@@ -36,6 +36,7 @@ impl Field for LogGroupField {
 
 impl ResourceKind for LogGroup {
     const KIND: Kind = Kind::LogGroup;
+    const TAGGED: bool = true;
     type Field = LogGroupField;
 
     fn name(&self) -> String {

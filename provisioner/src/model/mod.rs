@@ -50,47 +50,66 @@ pub const RETAIN_TAG: &str = "stackctl:retain";
 
 pub type Tags = BTreeMap<String, String>;
 
-/// Kinds in dependency order: a kind only depends on kinds before it, so
-/// creates run in this order and deletes in reverse.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Kind {
-    Bucket,
-    Role,
-    LogGroup,
-    Function,
-    Rule,
-    Permission,
-    Notification,
+/// The one list of kinds, in dependency order: a kind only depends on
+/// kinds before it, so creates run in this order and deletes in reverse.
+/// Each entry is the kind's model type (also its [`Kind`] and [`Resource`]
+/// variant) and its name in plans. Adding a kind is a line here, its file
+/// in this module, and one provider file per target.
+///
+/// `with_kinds!([callback] args...)` calls `callback!((args...) Bucket =
+/// "bucket", ...)`: [`Kind`], [`Resource`], [`each_kind!`] and
+/// `provider::Cloud` are all generated from this list.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! with_kinds {
+    ([$($callback:tt)+] $($args:tt)*) => {
+        $($callback)+! {
+            ($($args)*)
+            Bucket = "bucket",
+            Role = "role",
+            LogGroup = "log_group",
+            Function = "function",
+            Rule = "rule",
+            Permission = "permission",
+            Notification = "notification",
+        }
+    };
 }
 
-impl Kind {
-    pub const ALL: [Kind; 7] = [
-        Kind::Bucket,
-        Kind::Role,
-        Kind::LogGroup,
-        Kind::Function,
-        Kind::Rule,
-        Kind::Permission,
-        Kind::Notification,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Kind::Bucket => "bucket",
-            Kind::Role => "role",
-            Kind::LogGroup => "log_group",
-            Kind::Function => "function",
-            Kind::Rule => "rule",
-            Kind::Permission => "permission",
-            Kind::Notification => "notification",
+macro_rules! declare_kinds {
+    (() $($Kind:ident = $name:literal,)+) => {
+        /// A resource kind; see [`with_kinds!`] for the order.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+        pub enum Kind {
+            $(#[serde(rename = $name)] $Kind,)+
         }
-    }
 
+        impl Kind {
+            pub const COUNT: usize = [$($name),+].len();
+            pub const ALL: [Kind; Kind::COUNT] = [$(Kind::$Kind),+];
+
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(Kind::$Kind => $name,)+
+                }
+            }
+        }
+
+        /// One resource of any kind.
+        #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+        #[serde(tag = "kind")]
+        pub enum Resource {
+            $(#[serde(rename = $name)] $Kind($Kind),)+
+        }
+    };
+}
+with_kinds!([declare_kinds]);
+
+impl Kind {
     /// Kinds that carry the owner tag themselves; the others (a function's
     /// permission, a bucket's notification) belong to their parent.
     pub fn is_tagged(self) -> bool {
-        !matches!(self, Kind::Permission | Kind::Notification)
+        each_kind!(self, R => R::TAGGED)
     }
 }
 
@@ -220,6 +239,9 @@ pub trait ResourceKind:
 {
     const KIND: Kind;
     type Field: Field;
+    /// Whether it carries the owner tag itself (else it goes with its
+    /// [`parent`](Self::parent)).
+    const TAGGED: bool;
 
     /// Its name in the cloud (a permission: `<function>/<statement id>`).
     fn name(&self) -> String;
@@ -254,65 +276,32 @@ pub trait ResourceKind:
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-pub enum Resource {
-    Bucket(Bucket),
-    Role(Role),
-    LogGroup(LogGroup),
-    Function(Function),
-    Rule(Rule),
-    Permission(Permission),
-    Notification(Notification),
-}
-
 /// Runs `$body` with `$R` the type of kind `$kind`, or with `$r` the inner
-/// value of resource `$res`: the one place kinds are listed as types.
+/// value of resource `$res`: where a runtime kind becomes a type.
 #[macro_export]
 macro_rules! each_kind {
-    ($kind:expr, $R:ident => $body:expr) => {{
-        use $crate::model as m;
+    (resource $res:expr, $r:ident => $body:expr) => {
+        $crate::with_kinds!([$crate::__each_kind_match] @resource $res, $r, $body)
+    };
+    ($kind:expr, $R:ident => $body:expr) => {
+        $crate::with_kinds!([$crate::__each_kind_match] @kind $kind, $R, $body)
+    };
+}
+
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __each_kind_match {
+    ((@kind $kind:expr, $R:ident, $body:expr) $($Kind:ident = $name:literal,)+) => {{
         match $kind {
-            m::Kind::Bucket => {
-                type $R = m::Bucket;
+            $($crate::model::Kind::$Kind => {
+                type $R = $crate::model::$Kind;
                 $body
-            }
-            m::Kind::Role => {
-                type $R = m::Role;
-                $body
-            }
-            m::Kind::LogGroup => {
-                type $R = m::LogGroup;
-                $body
-            }
-            m::Kind::Function => {
-                type $R = m::Function;
-                $body
-            }
-            m::Kind::Rule => {
-                type $R = m::Rule;
-                $body
-            }
-            m::Kind::Permission => {
-                type $R = m::Permission;
-                $body
-            }
-            m::Kind::Notification => {
-                type $R = m::Notification;
-                $body
-            }
+            })+
         }
     }};
-    (resource $res:expr, $r:ident => $body:expr) => {{
-        use $crate::model::Resource as Res;
+    ((@resource $res:expr, $r:ident, $body:expr) $($Kind:ident = $name:literal,)+) => {{
         match $res {
-            Res::Bucket($r) => $body,
-            Res::Role($r) => $body,
-            Res::LogGroup($r) => $body,
-            Res::Function($r) => $body,
-            Res::Rule($r) => $body,
-            Res::Permission($r) => $body,
-            Res::Notification($r) => $body,
+            $($crate::model::Resource::$Kind($r) => $body,)+
         }
     }};
 }

@@ -42,6 +42,7 @@ impl Field for NotificationField {
 
 impl ResourceKind for Notification {
     const KIND: Kind = Kind::Notification;
+    const TAGGED: bool = false;
     type Field = NotificationField;
 
     fn name(&self) -> String {

@@ -46,6 +46,7 @@ impl Field for PermissionField {
 
 impl ResourceKind for Permission {
     const KIND: Kind = Kind::Permission;
+    const TAGGED: bool = false;
     type Field = PermissionField;
 
     fn name(&self) -> String {

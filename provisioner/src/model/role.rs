@@ -42,6 +42,7 @@ impl Field for RoleField {
 
 impl ResourceKind for Role {
     const KIND: Kind = Kind::Role;
+    const TAGGED: bool = true;
     type Field = RoleField;
 
     fn name(&self) -> String {

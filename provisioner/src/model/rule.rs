@@ -42,6 +42,7 @@ impl Field for RuleField {
 
 impl ResourceKind for Rule {
     const KIND: Kind = Kind::Rule;
+    const TAGGED: bool = true;
     type Field = RuleField;
 
     fn name(&self) -> String {

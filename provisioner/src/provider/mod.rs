@@ -70,31 +70,27 @@ pub fn bucket_not_empty(bucket: &str) -> ProviderError {
     }
 }
 
-/// A target: every resource kind, its functions and logs, plus what names
-/// and ARNs are built from.
-pub trait Cloud:
-    ResourceProvider<Bucket>
-    + BucketData
-    + ResourceProvider<Role>
-    + ResourceProvider<LogGroup>
-    + ResourceProvider<Function>
-    + ResourceProvider<Rule>
-    + ResourceProvider<Permission>
-    + ResourceProvider<Notification>
-    + functions::Functions
-    + Send
-    + Sync
-    + 'static
-{
-    /// The target's run lock store.
-    type Lock: LockStore;
-    /// The lock of `stack` on this target.
-    fn lock_store(&self, stack: &str) -> impl Future<Output = Result<Self::Lock>> + Send;
-    /// Account and region of the target.
-    fn context(&self) -> impl Future<Output = Result<Context>> + Send;
-    /// API calls made so far.
-    fn stats(&self) -> ApiStats;
+macro_rules! declare_cloud {
+    (() $($Kind:ident = $name:literal,)+) => {
+        /// A target: a provider for every resource kind (the model's
+        /// `with_kinds!` list), bucket data, its functions and logs, plus
+        /// what names and ARNs are built from.
+        pub trait Cloud:
+            $(ResourceProvider<$Kind> +)+
+            BucketData + functions::Functions + Send + Sync + 'static
+        {
+            /// The target's run lock store.
+            type Lock: LockStore;
+            /// The lock of `stack` on this target.
+            fn lock_store(&self, stack: &str) -> impl Future<Output = Result<Self::Lock>> + Send;
+            /// Account and region of the target.
+            fn context(&self) -> impl Future<Output = Result<Context>> + Send;
+            /// API calls made so far.
+            fn stats(&self) -> ApiStats;
+        }
+    };
 }
+crate::with_kinds!([declare_cloud]);
 
 /// Where a target keeps a stack's run lock (the protocol is `crate::lock`'s).
 /// A compare-and-swap store of one lock record. `Etag`s are opaque.

@@ -31,14 +31,8 @@
 
 #![allow(clippy::unwrap_used)] // tests fail loudly; that is the point
 
-#[path = "support/moto.rs"]
-mod moto;
-
-#[path = "support/cli.rs"]
-mod cli;
-#[path = "support/packages.rs"]
-mod packages;
-
+use crate::moto::moto_or_skip;
+use crate::{cli, moto, packages};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Duration;

@@ -6,11 +6,7 @@
 
 #![allow(clippy::unwrap_used)] // tests fail loudly; that is the point
 
-#[path = "support/cli.rs"]
-mod cli;
-#[path = "support/moto.rs"]
-mod moto;
-
+use crate::{cli, moto};
 use std::process::{Command, Output};
 
 use cli::{ok, repo_root, text};

@@ -8,11 +8,7 @@
 
 #![allow(clippy::unwrap_used)] // tests fail loudly; that is the point
 
-#[path = "support/cli.rs"]
-mod cli;
-#[path = "support/local.rs"]
-mod local;
-
+use crate::{cli, local};
 use std::path::Path;
 use std::process::Output;
 

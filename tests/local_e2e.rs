@@ -5,11 +5,7 @@
 
 #![allow(clippy::unwrap_used)] // tests fail loudly; that is the point
 
-#[path = "support/cli.rs"]
-mod cli;
-#[path = "support/local.rs"]
-mod local;
-
+use crate::{cli, local};
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead, BufReader};
 use std::path::Path;

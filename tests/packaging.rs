@@ -1,7 +1,7 @@
 //! Lambda packages: deterministic zips, CodeSha256, the glibc check and the
 //! real build of the three function binaries.
 //!
-//! `cargo test --release --workspace --test packaging -- --nocapture` prints
+//! `cargo test --release --workspace --test provisioner packaging:: -- --nocapture` prints
 //! each package's zip size.
 
 #![allow(clippy::unwrap_used)]

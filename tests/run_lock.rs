@@ -8,13 +8,7 @@
 
 #![allow(clippy::unwrap_used)] // tests fail loudly; that is the point
 
-#[path = "support/cli.rs"]
-mod cli;
-#[path = "support/local.rs"]
-mod local;
-#[path = "support/moto.rs"]
-mod moto;
-
+use crate::{cli, local, moto};
 use std::collections::BTreeSet;
 use std::path::Path;
 use std::sync::Arc;

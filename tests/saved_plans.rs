@@ -4,11 +4,7 @@
 
 #![allow(clippy::unwrap_used)] // tests fail loudly; that is the point
 
-#[path = "support/cli.rs"]
-mod cli;
-#[path = "support/local.rs"]
-mod local;
-
+use crate::{cli, local};
 use std::path::Path;
 
 use cli::{ok, text};

@@ -1,6 +1,6 @@
 //! The event JSON a function receives, and which functions a write triggers.
 
-use crate::fixture::*;
+use super::fixture::*;
 
 fn created(bucket: &str, key: &str, reason: &str) -> ObjectCreated {
     ObjectCreated {

@@ -2,7 +2,7 @@
 //! (tests/provider_contract): the package installed on disk, and the
 //! checks the local cloud makes where AWS would refuse a call.
 
-use crate::fixture::*;
+use super::fixture::*;
 
 /// The stack's first resource of kind `R`.
 fn first<R: ResourceKind>(fx: &Fixture) -> R {

@@ -1,6 +1,6 @@
 //! The S3 endpoint with the real SDK and the aws CLI: versions, listings, events, streaming, multipart, roles.
 
-use crate::fixture::*;
+use super::fixture::*;
 
 #[derive(Default)]
 struct Collect(Mutex<Vec<ObjectCreated>>);

@@ -1,6 +1,6 @@
 //! The whole stack through the planner and engine: up, a no-op up, drift, down.
 
-use crate::fixture::*;
+use super::fixture::*;
 
 #[tokio::test]
 async fn whole_stack_up_diff_drift_and_down() {

@@ -1,6 +1,6 @@
 //! The store's own rules: log retention, the directory lock.
 
-use crate::fixture::*;
+use super::fixture::*;
 
 #[tokio::test]
 async fn logs_keep_retention_and_need_their_group() {

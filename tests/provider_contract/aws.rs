@@ -14,7 +14,7 @@ use stackctl::model::*;
 use stackctl::provider::aws::{AwsClients, AwsCloud, AwsOptions};
 use stackctl::provider::{Cloud, ResourceProvider};
 
-use crate::suite::{Aux, Case, Target, contract};
+use super::suite::{Aux, Case, Target, contract};
 use crate::{cli, moto, packages};
 
 /// The stackctl-managed inline policy of a role (provider/aws/role.rs).
@@ -553,7 +553,7 @@ async fn run<R: Case>(stack: &str)
 where
     AwsCloud: ResourceProvider<R>,
 {
-    let Some(moto) = moto::shared() else {
+    let Some(moto) = moto::shared_for(module_path!()) else {
         eprintln!("skipped: moto_server is not installed (STACKCTL_SKIP_MOTO=1)");
         return;
     };

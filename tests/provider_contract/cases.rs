@@ -4,7 +4,7 @@
 
 use stackctl::model::*;
 
-use crate::suite::{Aux, Case};
+use super::suite::{Aux, Case};
 
 fn with_extra_tag(tags: &Tags) -> Tags {
     let mut t = tags.clone();

@@ -6,7 +6,7 @@ use stackctl::desired::desired;
 use stackctl::model::*;
 use stackctl::provider::local::LocalCloud;
 
-use crate::suite::{Aux, Case, Target, contract};
+use super::suite::{Aux, Case, Target, contract};
 use crate::{cli, packages};
 
 pub struct Local {

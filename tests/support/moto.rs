@@ -16,11 +16,12 @@
 //! Python; CI never sets it).
 #![allow(dead_code)]
 
+use std::collections::BTreeMap;
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::OnceLock;
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use aws_config::{BehaviorVersion, Region, SdkConfig};
@@ -266,19 +267,24 @@ pub fn skip_allowed() -> bool {
     std::env::var("STACKCTL_SKIP_MOTO").is_ok_and(|v| v == "1")
 }
 
-/// The test binary's server, started on first use; `None` when moto is not
-/// installed and skipping is allowed.
-pub fn shared() -> Option<&'static Moto> {
-    static SHARED: OnceLock<Option<Moto>> = OnceLock::new();
-    SHARED.get_or_init(Moto::start).as_ref()
+/// The server of one test module, started on first use; `None` when moto
+/// is not installed and skipping is allowed. Each module (`module_path!()`)
+/// gets its own server, so modules of one test binary never see each
+/// other's stacks, whatever names they use.
+pub fn shared_for(module: &'static str) -> Option<&'static Moto> {
+    static SERVERS: Mutex<BTreeMap<&'static str, Option<&'static Moto>>> =
+        Mutex::new(BTreeMap::new());
+    let mut servers = SERVERS.lock().unwrap_or_else(|e| e.into_inner());
+    *servers
+        .entry(module)
+        .or_insert_with(|| Moto::start().map(|m| &*Box::leak(Box::new(m))))
 }
 
 /// Returns early from a test when moto is unavailable and skipping is
-/// allowed: `let moto = moto_or_skip!();`.
-#[macro_export]
+/// allowed: `let moto = moto_or_skip!();` (the calling module's server).
 macro_rules! moto_or_skip {
     () => {
-        match moto::shared() {
+        match $crate::moto::shared_for(module_path!()) {
             Some(m) => m,
             None => {
                 eprintln!("skipped: moto_server is not installed (STACKCTL_SKIP_MOTO=1)");
@@ -287,6 +293,7 @@ macro_rules! moto_or_skip {
         }
     };
 }
+pub(crate) use moto_or_skip;
 
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")

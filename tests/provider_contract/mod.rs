@@ -16,13 +16,6 @@
 
 #![allow(clippy::unwrap_used)] // tests fail loudly; that is the point
 
-#[path = "../support/cli.rs"]
-mod cli;
-#[path = "../support/moto.rs"]
-mod moto;
-#[path = "../support/packages.rs"]
-mod packages;
-
 mod aws;
 mod cases;
 mod local;

@@ -8,11 +8,6 @@
 
 #![allow(clippy::unwrap_used)] // tests fail loudly; that is the point
 
-#[path = "../support/cli.rs"]
-mod cli;
-#[path = "../support/packages.rs"]
-mod packages;
-
 mod events;
 mod fixture;
 mod provider;

@@ -6,6 +6,7 @@
 
 #![allow(clippy::unwrap_used)]
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::{Cursor, Read};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -617,4 +618,70 @@ async fn real_function_packages() {
             pkg.code_sha256
         );
     }
+}
+
+/// Every package's features as `cargo tree` resolves them for `args`.
+fn resolved_features(args: &[&str]) -> BTreeMap<String, BTreeSet<String>> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let root = functions_dir().parent().expect("repo root").to_owned();
+    let out = Command::new(cargo)
+        .args(["tree", "--prefix", "none", "-f", "{p}|{f}"])
+        .args(args)
+        .current_dir(&root)
+        .output()
+        .expect("cargo tree");
+    assert!(
+        out.status.success(),
+        "cargo tree {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut features: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for line in String::from_utf8_lossy(&out.stdout).lines() {
+        let Some((package, list)) = line.replace(" (*)", "").split_once('|').map(|(p, f)| {
+            let mut words = p.split_whitespace();
+            let id = format!(
+                "{} {}",
+                words.next().unwrap_or_default(),
+                words.next().unwrap_or_default()
+            );
+            (id, f.to_owned())
+        }) else {
+            continue;
+        };
+        features
+            .entry(package)
+            .or_default()
+            .extend(list.split(',').filter(|f| !f.is_empty()).map(str::to_owned));
+    }
+    features
+}
+
+/// The README's `cargo run --release --bin stackctl` resolves every
+/// dependency with the features of `cargo test --release --workspace` (and
+/// of the package build, which selects the same): each compiles once, and
+/// the stackctl a user runs is the one the tests ran. When a dependency
+/// change breaks it, the features to name in provisioner/Cargo.toml's
+/// feature-unification section are listed.
+#[test]
+fn cargo_run_and_cargo_test_resolve_the_same_features() {
+    let run = resolved_features(&["-p", "stackctl", "-e", "normal,build"]);
+    let test = resolved_features(&["--workspace", "-e", "normal,build,dev"]);
+    assert!(run.len() > 100, "cargo tree listed {} packages", run.len());
+    let differ: Vec<String> = run
+        .iter()
+        .filter_map(|(package, features)| {
+            let tested = test.get(package)?;
+            (tested != features).then(|| {
+                format!(
+                    "{package}: add {:?}",
+                    tested.difference(features).collect::<Vec<_>>()
+                )
+            })
+        })
+        .collect();
+    assert!(
+        differ.is_empty(),
+        "`cargo run --bin stackctl` would compile these again, with other features \
+         (name them in provisioner/Cargo.toml's feature-unification section): {differ:#?}"
+    );
 }

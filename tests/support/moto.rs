@@ -282,6 +282,7 @@ pub fn shared_for(module: &'static str) -> Option<&'static Moto> {
 
 /// Returns early from a test when moto is unavailable and skipping is
 /// allowed: `let moto = moto_or_skip!();` (the calling module's server).
+#[allow(unused_macros)] // the benches include this file too
 macro_rules! moto_or_skip {
     () => {
         match $crate::moto::shared_for(module_path!()) {
@@ -293,6 +294,7 @@ macro_rules! moto_or_skip {
         }
     };
 }
+#[allow(unused_imports)]
 pub(crate) use moto_or_skip;
 
 fn free_port() -> u16 {

@@ -237,11 +237,15 @@ try:
                 break
             time.sleep(0.02)
         if pid:
+            # Counted before the signal: the test reads the counter as soon
+            # as its child is dead, which can be before this thread runs on.
+            with _faults_lock:
+                _faults["killed"] += 1
             try:
                 os.kill(pid, signal.SIGKILL)
-                with _faults_lock:
-                    _faults["killed"] += 1
             except OSError as e:
+                with _faults_lock:
+                    _faults["killed"] -= 1
                 print(f"stackctl moto harness: kill {pid}: {e!r}", file=sys.stderr, flush=True)
         start_response(captured["status"], captured["headers"])
         return [out]

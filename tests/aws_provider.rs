@@ -32,12 +32,11 @@
 #![allow(clippy::unwrap_used)] // tests fail loudly; that is the point
 
 use crate::moto::moto_or_skip;
-use crate::{cli, moto, packages};
+use crate::{moto, packages};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Duration;
 
-use cli::repo_root;
 use packages::{tiny_packages, tiny_zip};
 use stackctl::apply::{NoProgress, apply, read_live};
 use stackctl::desired::desired;
@@ -63,12 +62,7 @@ impl Fixture {
         let cloud = Arc::new(AwsCloud::new(&config, AwsOptions::fast()));
         let raw = AwsClients::new(&config);
         let ctx = cloud.context().await.expect("context");
-        let root = repo_root();
-        let src = std::fs::read_to_string(root.join("stack.yaml"))
-            .expect("the repo's stack.yaml")
-            .replace("stack: cartpipe", &format!("stack: {stack}"));
-        let spec =
-            stackctl::spec::parse_str(&src, "stack.yaml", &root, &[]).expect("stack.yaml is valid");
+        let spec = packages::repo_stack(stack);
         let dir = tempfile::tempdir().expect("tempdir");
         let packages = tiny_packages(&spec, dir.path());
         let desired = desired(&spec, &ctx, &packages);

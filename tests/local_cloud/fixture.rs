@@ -10,7 +10,7 @@ pub use aws_sdk_s3::primitives::ByteStream;
 pub use serde_json::{Value, json};
 
 pub use crate::cli::repo_root;
-pub use crate::packages::tiny_packages;
+pub use crate::packages::{repo_stack, tiny_packages};
 pub use localcloud::StoreError;
 pub use localcloud::events::eventbridge_event;
 pub use localcloud::logs::LogEvent;
@@ -37,10 +37,7 @@ pub struct Fixture {
 impl Fixture {
     /// The repo's stack.yaml, in a fresh local cloud, with tiny packages.
     pub fn new() -> Fixture {
-        let root = repo_root();
-        let src = std::fs::read_to_string(root.join("stack.yaml")).expect("the repo's stack.yaml");
-        let spec =
-            stackctl::spec::parse_str(&src, "stack.yaml", &root, &[]).expect("valid stack.yaml");
+        let spec = repo_stack("cartpipe");
         let dir = tempfile::tempdir().expect("tempdir");
         let cloud =
             Arc::new(LocalCloud::open(dir.path().join(".stackctl")).expect("open the store"));

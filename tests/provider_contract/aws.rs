@@ -15,7 +15,7 @@ use stackctl::provider::aws::{AwsClients, AwsCloud, AwsOptions};
 use stackctl::provider::{Cloud, ResourceProvider};
 
 use super::suite::{Aux, Case, Target, contract};
-use crate::{cli, moto, packages};
+use crate::{moto, packages};
 
 /// The stackctl-managed inline policy of a role (provider/aws/role.rs).
 const INLINE_POLICY: &str = "stackctl-access";
@@ -37,12 +37,7 @@ impl Moto {
         let cloud = Arc::new(AwsCloud::new(&config, AwsOptions::fast()));
         let raw = AwsClients::new(&config);
         let ctx = cloud.context().await.expect("context");
-        let root = cli::repo_root();
-        let src = std::fs::read_to_string(root.join("stack.yaml"))
-            .expect("the repo's stack.yaml")
-            .replace("stack: cartpipe", &format!("stack: {stack}"));
-        let spec =
-            stackctl::spec::parse_str(&src, "stack.yaml", &root, &[]).expect("stack.yaml is valid");
+        let spec = packages::repo_stack(stack);
         let dir = tempfile::tempdir().expect("tempdir");
         let packages = packages::tiny_packages(&spec, dir.path());
         let desired = desired(&spec, &ctx, &packages);

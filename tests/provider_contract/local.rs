@@ -7,7 +7,7 @@ use stackctl::model::*;
 use stackctl::provider::local::LocalCloud;
 
 use super::suite::{Aux, Case, Target, contract};
-use crate::{cli, packages};
+use crate::packages;
 
 pub struct Local {
     cloud: Arc<LocalCloud>,
@@ -19,10 +19,7 @@ pub struct Local {
 
 impl Local {
     pub fn new() -> Local {
-        let root = cli::repo_root();
-        let src = std::fs::read_to_string(root.join("stack.yaml")).expect("the repo's stack.yaml");
-        let spec =
-            stackctl::spec::parse_str(&src, "stack.yaml", &root, &[]).expect("valid stack.yaml");
+        let spec = packages::repo_stack("cartpipe");
         let dir = tempfile::tempdir().expect("tempdir");
         let cloud =
             Arc::new(LocalCloud::open(dir.path().join(".stackctl")).expect("open the store"));

@@ -34,3 +34,14 @@ pub fn tiny_packages(spec: &Stack, dir: &Path) -> BTreeMap<String, PackageRef> {
         })
         .collect()
 }
+
+/// The repo's stack.yaml, parsed, under the stack name `stack` (tests that
+/// share a moto server each use their own).
+pub fn repo_stack(stack: &str) -> Stack {
+    let root = crate::cli::repo_root();
+    let src = std::fs::read_to_string(root.join("stack.yaml"))
+        .expect("the repo's stack.yaml")
+        .replace("stack: cartpipe", &format!("stack: {stack}"));
+    stackctl::spec::parse_str(&src, "stack.yaml", &root, &[])
+        .expect("the repo's stack.yaml is valid")
+}

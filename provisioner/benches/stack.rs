@@ -1,7 +1,9 @@
 //! Release benchmark of stackctl itself: provisioning against moto's server
 //! (up from empty, a no-op up, a diff: wall time, read and mutating calls)
 //! and the local target end to end (invoke generator until both outputs are
-//! stored, for 1K, 100K and 1M rows, with each bootstrap's cold start).
+//! stored, for 1K, 100K and 1M rows, with each bootstrap's cold start), and
+//! the local S3 endpoint's PUT and GET throughput from aws-sdk-s3, beside
+//! the same bytes written to and read from a file in the same directory.
 //!
 //! `cargo bench --bench stack` (needs `moto_server`; skips that half
 //! without it). Each figure is the best of three runs; results go to
@@ -56,7 +58,141 @@ fn calls(out: &Output) -> (u64, u64) {
     (sum("read"), sum("mutating"))
 }
 
+/// The 1M-row generator's object is about this size.
+const OBJECT_MB: usize = 150;
+
+/// PUT and GET of one object through the local S3 endpoint with aws-sdk-s3,
+/// as a function (registered credentials, signature verified) and as the
+/// owner (unknown key, as the aws CLI with dummy credentials), beside a
+/// plain file write and read of the same bytes in the same directory.
+fn endpoint_throughput() {
+    use localcloud::s3::{Bucket, NoEvents};
+    use std::sync::Arc;
+
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(localcloud::Store::open(dir.path().join("cloud")).unwrap());
+    store
+        .put(&Bucket {
+            name: "bench-raw".into(),
+            versioning: true,
+            public_access_block: true,
+            encryption: Some("AES256".into()),
+            policy: None,
+            tags: Default::default(),
+        })
+        .unwrap();
+    store
+        .put(&localcloud::iam::Role {
+            name: "bench-fn".into(),
+            trust_policy: "{}".into(),
+            policy: Some(
+                r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["s3:PutObject","s3:GetObject"],"Resource":"arn:aws:s3:::bench-raw/*"}]}"#
+                    .into(),
+            ),
+            tags: Default::default(),
+        })
+        .unwrap();
+    // CSV-like bytes: digits, commas and newlines.
+    let data: Vec<u8> = (0..OBJECT_MB * 1_000_000)
+        .map(|i| match i % 64 {
+            63 => b'\n',
+            n if n % 8 == 7 => b',',
+            n => b'0' + ((i / 64 + n) % 10) as u8,
+        })
+        .collect();
+    let mb = data.len() as f64 / 1e6;
+    let rt = tokio::runtime::Runtime::new().unwrap();
+
+    let file = dir.path().join("plain-file");
+    let (mut write, mut read) = (f64::MAX, f64::MAX);
+    for _ in 0..RUNS {
+        let t = Instant::now();
+        std::fs::write(&file, &data).unwrap();
+        write = write.min(t.elapsed().as_secs_f64());
+        let t = Instant::now();
+        let back = std::fs::read(&file).unwrap();
+        read = read.min(t.elapsed().as_secs_f64());
+        assert_eq!(back.len(), data.len());
+        std::fs::remove_file(&file).unwrap();
+    }
+
+    println!();
+    println!(
+        "| local S3 endpoint, {mb:.0} MB object | PUT MB/s | GET MB/s | PUT vs file write | GET vs file read |"
+    );
+    println!("|---|---:|---:|---:|---:|");
+    println!(
+        "| plain file in the same directory | {:.0} | {:.0} | 1.00 | 1.00 |",
+        mb / write,
+        mb / read
+    );
+    rt.block_on(async {
+        let endpoint = localcloud::s3::start(store.clone(), Arc::new(NoEvents), 0)
+            .await
+            .unwrap();
+        let creds = endpoint.new_function_credentials("bench-fn");
+        let callers = [
+            (
+                "function (SigV4 verified)",
+                creds.access_key_id.as_str(),
+                creds.secret_access_key.as_str(),
+            ),
+            ("owner (unknown key)", "AKIABENCHOWNER", "dummy"),
+        ];
+        for (who, key, secret) in callers {
+            let config = aws_sdk_s3::config::Builder::new()
+                .behavior_version(aws_sdk_s3::config::BehaviorVersion::latest())
+                .region(aws_sdk_s3::config::Region::new("us-east-1"))
+                .endpoint_url(endpoint.url())
+                .force_path_style(true)
+                .credentials_provider(aws_sdk_s3::config::Credentials::new(
+                    key, secret, None, None, "bench",
+                ))
+                .build();
+            let s3 = aws_sdk_s3::Client::from_conf(config);
+            let (mut put, mut get) = (f64::MAX, f64::MAX);
+            for _ in 0..RUNS {
+                let body = aws_sdk_s3::primitives::ByteStream::from(data.clone());
+                let t = Instant::now();
+                s3.put_object()
+                    .bucket("bench-raw")
+                    .key("cart_abandonment_data.csv")
+                    .body(body)
+                    .send()
+                    .await
+                    .unwrap();
+                put = put.min(t.elapsed().as_secs_f64());
+                let t = Instant::now();
+                let out = s3
+                    .get_object()
+                    .bucket("bench-raw")
+                    .key("cart_abandonment_data.csv")
+                    .send()
+                    .await
+                    .unwrap();
+                let back = out.body.collect().await.unwrap().into_bytes();
+                get = get.min(t.elapsed().as_secs_f64());
+                assert_eq!(back.len(), data.len());
+            }
+            println!(
+                "| {who} | {:.0} | {:.0} | {:.2} | {:.2} |",
+                mb / put,
+                mb / get,
+                write / put,
+                read / get
+            );
+        }
+        endpoint.shutdown().await;
+    });
+}
+
 fn main() {
+    if std::env::args().any(|a| a == "endpoint") {
+        // `cargo bench --bench stack -- endpoint`: the endpoint alone.
+        endpoint_throughput();
+        return;
+    }
+    endpoint_throughput();
     let stack = repo_root().join("stack.yaml");
     let stack = stack.to_str().unwrap();
     // Build the packages once, outside every measurement.

@@ -378,7 +378,8 @@ async fn s3_endpoint_streaming_bodies_copies_and_multipart() {
                 .build(),
         );
     }
-    s3.complete_multipart_upload()
+    let completed = s3
+        .complete_multipart_upload()
         .bucket(&raw)
         .key("multi.csv")
         .upload_id(&id)
@@ -390,6 +391,20 @@ async fn s3_endpoint_streaming_bodies_copies_and_multipart() {
         .send()
         .await
         .expect("complete");
+    // S3's multipart ETag: the MD5 of the parts' MD5s, then the part count.
+    let digests: Vec<u8> = [part.as_slice(), b"tail"]
+        .iter()
+        .flat_map(|p| {
+            let hex = md5_hex(p);
+            (0..32)
+                .step_by(2)
+                .map(move |i| u8::from_str_radix(&hex[i..i + 2], 16).expect("hex"))
+        })
+        .collect();
+    assert_eq!(
+        completed.e_tag(),
+        Some(format!("\"{}-2\"", md5_hex(&digests)).as_str())
+    );
     let head = s3
         .head_object()
         .bucket(&raw)
@@ -404,6 +419,130 @@ async fn s3_endpoint_streaming_bodies_copies_and_multipart() {
         reasons,
         vec!["PutObject", "CopyObject", "CompleteMultipartUpload"]
     );
+    endpoint.shutdown().await;
+}
+
+#[tokio::test]
+async fn big_objects_stream_with_their_etag_and_a_verified_checksum_and_a_bad_one_stores_nothing() {
+    use aws_sdk_s3::types::ChecksumMode;
+    let fx = Fixture::new();
+    fx.up().await;
+    let (endpoint, _events) = started(&fx).await;
+    let raw = fx.bucket("raw");
+    // Functions' credentials: the SigV4 payload hash is verified too. The
+    // generator may only write raw; the processor reads it.
+    let creds = endpoint.new_function_credentials(&fx.spec.role_name("generator"));
+    let s3 = client(
+        &endpoint.url(),
+        &creds.access_key_id,
+        &creds.secret_access_key,
+    );
+    let reader_creds = endpoint.new_function_credentials(&fx.spec.role_name("processor"));
+    let reader = client(
+        &endpoint.url(),
+        &reader_creds.access_key_id,
+        &reader_creds.secret_access_key,
+    );
+    let content: Vec<u8> = (0..3_000_000u32)
+        .flat_map(|i| format!("{i},row\n").into_bytes())
+        .collect();
+    assert!(
+        content.len() > 20 << 20,
+        "bigger than any buffer on the way"
+    );
+
+    // The SDK sends a CRC32 by default; S3 checks it and keeps it.
+    let put = s3
+        .put_object()
+        .bucket(&raw)
+        .key("big.csv")
+        .body(ByteStream::from(content.clone()))
+        .send()
+        .await
+        .expect("put");
+    assert_eq!(
+        put.e_tag(),
+        Some(format!("\"{}\"", md5_hex(&content)).as_str())
+    );
+    let crc = put
+        .checksum_crc32()
+        .expect("the CRC32 the SDK sent")
+        .to_owned();
+
+    let whole = reader
+        .get_object()
+        .bucket(&raw)
+        .key("big.csv")
+        .checksum_mode(ChecksumMode::Enabled)
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(whole.checksum_crc32(), Some(crc.as_str()));
+    assert_eq!(whole.content_length(), Some(content.len() as i64));
+    // The SDK validates the returned CRC32 while reading the body.
+    assert!(
+        body(whole).await == content,
+        "the body comes back byte for byte"
+    );
+    let head = reader
+        .head_object()
+        .bucket(&raw)
+        .key("big.csv")
+        .checksum_mode(ChecksumMode::Enabled)
+        .send()
+        .await
+        .expect("head");
+    assert_eq!(head.checksum_crc32(), Some(crc.as_str()));
+    let range = reader
+        .get_object()
+        .bucket(&raw)
+        .key("big.csv")
+        .range("bytes=10000000-10000009")
+        .send()
+        .await
+        .expect("range");
+    assert_eq!(
+        range.content_range(),
+        Some(format!("bytes 10000000-10000009/{}", content.len()).as_str())
+    );
+    assert_eq!(body(range).await, &content[10_000_000..10_000_010]);
+
+    // A checksum that does not match: BadDigest, and nothing is stored,
+    // not even a scratch file.
+    let bad = s3
+        .put_object()
+        .bucket(&raw)
+        .key("bad.csv")
+        .checksum_crc32("AAAAAA==")
+        .body(ByteStream::from(content[..1000].to_vec()))
+        .send()
+        .await
+        .expect_err("a wrong CRC32 is refused");
+    assert_eq!(
+        aws_sdk_s3::error::ProvideErrorMetadata::code(&bad),
+        Some("BadDigest"),
+        "{bad:?}"
+    );
+    let missing = reader
+        .head_object()
+        .bucket(&raw)
+        .key("bad.csv")
+        .send()
+        .await;
+    assert_eq!(
+        missing
+            .err()
+            .and_then(|e| e.into_service_error().code().map(str::to_owned)),
+        Some("NotFound".to_owned()),
+        "nothing stored under bad.csv"
+    );
+    let scratch = fx.cloud.store().scratch_dir();
+    let left: Vec<_> = std::fs::read_dir(&scratch)
+        .map(|d| d.filter_map(Result::ok).map(|e| e.file_name()).collect())
+        .unwrap_or_default();
+    assert!(left.is_empty(), "scratch files left behind: {left:?}");
+    endpoint.unregister_credentials(&creds.access_key_id);
+    endpoint.unregister_credentials(&reader_creds.access_key_id);
     endpoint.shutdown().await;
 }
 

@@ -49,7 +49,7 @@ use super::notify::{OWNER_CANONICAL_ID, ObjectCreated, ObjectEvents, encode_even
 use super::{Bucket, ObjectVersion};
 use crate::clock;
 use crate::iam::{self, Decision, Role};
-use crate::store::{Record as _, Store, StoreError};
+use crate::store::{Record as _, Store, StoreError, write_atomically};
 use crate::{ACCOUNT as LOCAL_ACCOUNT, REGION as LOCAL_REGION};
 
 mod access;
@@ -57,6 +57,7 @@ mod listing;
 mod multipart;
 mod ops;
 mod owner;
+mod stream;
 
 // The operations' helpers, shared by the files of this module.
 use access::*;
@@ -64,6 +65,7 @@ use listing::wants_url_encoding;
 use ops::*;
 pub use owner::decode_aws_chunked;
 use owner::*;
+use stream::*;
 
 /// A function's credentials, for its process environment
 /// (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`).

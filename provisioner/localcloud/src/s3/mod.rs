@@ -14,7 +14,8 @@ use crate::store::Record;
 pub use endpoint::{FunctionCredentials, S3Endpoint, decode_aws_chunked, start};
 pub use notify::{NoEvents, ObjectCreated, ObjectEvents};
 pub use objects::{
-    DeleteOutcome, ListedVersion, MAX_FILE_NAME, NULL_VERSION, ObjectVersion, md5_hex, sequencer,
+    Checksum, DeleteOutcome, IncomingObject, ListedVersion, MAX_FILE_NAME, NULL_VERSION,
+    ObjectVersion, md5_hex, sequencer,
 };
 
 /// A bucket's configuration, as stored.

@@ -16,7 +16,7 @@ use super::Bucket;
 use crate::clock::random_u64;
 use crate::store::{
     Record as _, Result, Store, StoreError, dir_entries, file_safe, file_unsafe, hex, io_err,
-    read_json_opt, remove_dir_opt, remove_file_opt, write_atomically, write_plain,
+    read_json_opt, remove_dir_opt, remove_file_opt, write_atomically,
 };
 
 /// Longest file name written for an object key (Linux allows 255 bytes).
@@ -41,6 +41,18 @@ pub struct ObjectVersion {
     /// Orders the events of one key: later writes have greater sequencers
     /// (uppercase hex, equal length).
     pub sequencer: String,
+    /// The flexible checksum the writer sent, verified on receipt; S3
+    /// returns it to readers that ask (`x-amz-checksum-mode: ENABLED`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checksum: Option<Checksum>,
+}
+
+/// A verified object checksum: the algorithm as S3 names it (`CRC32`,
+/// `CRC32C`, `CRC64NVME`, `SHA1`, `SHA256`) and the base64 value.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Checksum {
+    pub algorithm: String,
+    pub value: String,
 }
 
 /// A version as listed: with whether it is the key's current one.
@@ -57,6 +69,67 @@ pub struct DeleteOutcome {
     pub version_id: Option<String>,
     /// A delete marker was created, or the version removed was one.
     pub delete_marker: bool,
+}
+
+/// Bytes being received for a new version ([`Store::incoming_object`]).
+#[derive(Debug)]
+pub struct IncomingObject {
+    file: tempfile::NamedTempFile,
+    /// `None` once bytes were appended unhashed.
+    md5: Option<Md5>,
+    size: u64,
+    /// Verified by the receiver; kept with the version.
+    pub checksum: Option<Checksum>,
+}
+
+impl IncomingObject {
+    /// Appends and hashes `bytes`.
+    pub fn write(&mut self, bytes: &[u8]) -> Result<()> {
+        if let Some(md5) = &mut self.md5 {
+            md5.update(bytes);
+        }
+        self.write_unhashed(bytes)
+    }
+
+    /// Appends a whole file (a multipart upload's part) without hashing it:
+    /// the commit then needs the ETag.
+    pub fn append_file(&mut self, path: &std::path::Path) -> Result<()> {
+        self.md5 = None;
+        let mut part = fs::File::open(path).map_err(io_err(path))?;
+        // std's copy uses copy_file_range on Linux: no pass through memory.
+        let n = io::copy(&mut part, self.file.as_file_mut()).map_err(io_err(path))?;
+        self.size += n;
+        Ok(())
+    }
+
+    fn write_unhashed(&mut self, bytes: &[u8]) -> Result<()> {
+        use std::io::Write as _;
+        self.file
+            .as_file_mut()
+            .write_all(bytes)
+            .map_err(io_err(self.file.path()))?;
+        self.size += bytes.len() as u64;
+        Ok(())
+    }
+
+    /// Bytes received so far.
+    pub fn size(&self) -> u64 {
+        self.size
+    }
+
+    /// The MD5 hex of what was written (`None` after [`Self::append_file`]).
+    pub fn md5_hex(&self) -> Option<String> {
+        self.md5.as_ref().map(|m| hex(&m.clone().finalize()))
+    }
+
+    /// Keeps the bytes at `path` instead of making a version (a multipart
+    /// upload's part).
+    pub fn persist(self, path: &std::path::Path) -> Result<()> {
+        self.file
+            .persist(path)
+            .map_err(|e| io_err(path)(e.error))
+            .map(drop)
+    }
 }
 
 /// The index of one key: every version, oldest first.
@@ -132,41 +205,82 @@ impl Store {
         data: &[u8],
         content_type: Option<&str>,
     ) -> Result<ObjectVersion> {
+        self.bucket(bucket)?;
+        let mut incoming = self.incoming_object()?;
+        incoming.write(data)?;
+        self.commit_object(incoming, bucket, key, content_type, None)
+    }
+
+    /// A scratch file for bytes on their way to becoming a version: they
+    /// are written and hashed as they arrive, so no object is ever held
+    /// whole in memory. Dropped uncommitted, the file is removed.
+    pub fn incoming_object(&self) -> Result<IncomingObject> {
+        let dir = self.scratch_dir();
+        fs::create_dir_all(&dir).map_err(io_err(&dir))?;
+        let file = tempfile::Builder::new()
+            .prefix("put-")
+            .tempfile_in(&dir)
+            .map_err(io_err(&dir))?;
+        Ok(IncomingObject {
+            file,
+            md5: Some(Md5::new()),
+            size: 0,
+            checksum: None,
+        })
+    }
+
+    /// Makes `incoming` the new version of `key` (see [`Store::put_object`]).
+    /// `etag` overrides the content's MD5 (a multipart upload's
+    /// `md5-of-part-md5s-N`); it is required once bytes were appended
+    /// unhashed.
+    pub fn commit_object(
+        &self,
+        incoming: IncomingObject,
+        bucket: &str,
+        key: &str,
+        content_type: Option<&str>,
+        etag: Option<String>,
+    ) -> Result<ObjectVersion> {
         let b = self.bucket(bucket)?;
         check_key(key)?;
+        let etag = match (etag, &incoming.md5) {
+            (Some(etag), _) => etag,
+            (None, Some(md5)) => hex(&md5.clone().finalize()),
+            (None, None) => {
+                return Err(StoreError::Invalid(
+                    "an object built from parts needs its ETag".into(),
+                ));
+            }
+        };
         let tick = self.next_tick();
         let version_id = if b.versioning {
             self.new_version_id(tick)
         } else {
             NULL_VERSION.to_owned()
         };
-        // The bytes first, under a temporary name (in a folder no delete
-        // removes); then, under the index lock, the rename and the index
-        // entry.
-        let incoming = self.scratch_dir();
-        fs::create_dir_all(&incoming).map_err(io_err(&incoming))?;
-        let temp = incoming.join(format!("put-{}", self.temp_suffix()));
-        write_plain(&temp, data)?;
         let version = ObjectVersion {
             key: key.to_owned(),
             version_id: version_id.clone(),
             delete_marker: false,
-            etag: md5_hex(data),
-            size: data.len() as u64,
+            etag,
+            size: incoming.size,
             last_modified_ms: tick / 1_000_000,
             content_type: content_type.map(str::to_owned),
             sequencer: sequencer(tick),
+            checksum: incoming.checksum.clone(),
         };
+        // The bytes are in the scratch folder (which no delete removes);
+        // under the index lock, the rename and the index entry.
         let _guard = Store::lock_mutex(&self.objects);
         let dir = self.key_dir(bucket, key);
         fs::create_dir_all(&dir).map_err(io_err(&dir))?;
         let mut index = self.read_index(bucket, key)?;
         index.versions.retain(|v| v.version_id != version_id);
         let data_path = self.object_data_path(bucket, key, &version_id);
-        if let Err(e) = fs::rename(&temp, &data_path) {
-            let _ = fs::remove_file(&temp);
-            return Err(io_err(&data_path)(e));
-        }
+        incoming
+            .file
+            .persist(&data_path)
+            .map_err(|e| io_err(&data_path)(e.error))?;
         index.versions.push(version.clone());
         self.write_index(bucket, &index)?;
         Ok(version)
@@ -216,6 +330,27 @@ impl Store {
             }
         };
         Ok(v.clone())
+    }
+
+    /// The latest version (or `version_id`) of `key`, with its file opened
+    /// for reading (streamed, never read whole).
+    pub fn open_object(
+        &self,
+        bucket: &str,
+        key: &str,
+        version_id: Option<&str>,
+    ) -> Result<(ObjectVersion, fs::File)> {
+        let v = self.head_object(bucket, key, version_id)?;
+        let path = self.object_data_path(bucket, key, &v.version_id);
+        match fs::File::open(&path) {
+            Ok(file) => Ok((v, file)),
+            // Deleted between the index read and now.
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Err(StoreError::NoSuchKey {
+                bucket: bucket.to_owned(),
+                key: key.to_owned(),
+            }),
+            Err(e) => Err(io_err(&path)(e)),
+        }
     }
 
     /// The latest version (or `version_id`) of `key`, with its bytes.
@@ -312,6 +447,7 @@ impl Store {
             last_modified_ms: tick / 1_000_000,
             content_type: None,
             sequencer: sequencer(tick),
+            checksum: None,
         };
         let _guard = Store::lock_mutex(&self.objects);
         let dir = self.key_dir(bucket, key);

@@ -3,6 +3,17 @@
 
 use super::*;
 
+/// Bytes from lowercase hex (a stored MD5).
+fn unhex(hex: &str) -> Option<Vec<u8>> {
+    if !hex.len().is_multiple_of(2) {
+        return None;
+    }
+    (0..hex.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(hex.get(i..i + 2)?, 16).ok())
+        .collect()
+}
+
 impl LocalS3 {
     pub(super) async fn multipart_create(
         &self,
@@ -51,11 +62,32 @@ impl LocalS3 {
                 "Part number must be an integer between 1 and 10000"
             ));
         }
-        let data = read_body(input.body).await?;
-        let tag = crate::s3::md5_hex(&data);
-        let path = upload.dir.join(format!("{:05}.part", input.part_number));
-        tokio::fs::write(&path, &data).await.map_err(internal)?;
+        let sent = sent_checksum(
+            &input.checksum_crc32,
+            &input.checksum_crc32c,
+            &input.checksum_crc64nvme,
+            &input.checksum_sha1,
+            &input.checksum_sha256,
+        );
+        let incoming = receive(&self.store, input.body, input.content_length, sent).await?;
+        let [crc32, crc32c, crc64nvme, sha1, sha256] = checksum_fields(incoming.checksum.as_ref());
+        let tag = incoming.md5_hex().unwrap_or_default();
+        let n = input.part_number;
+        let dir = upload.dir.clone();
+        let etag = tag.clone();
+        // The part's MD5 beside it: completing checks the ETags it is
+        // given without reading the parts again.
+        blocking(move || {
+            write_atomically(&dir.join(format!("{n:05}.md5")), etag.as_bytes())?;
+            incoming.persist(&dir.join(format!("{n:05}.part")))
+        })
+        .await?;
         Ok(S3Response::new(UploadPartOutput {
+            checksum_crc32: crc32,
+            checksum_crc32c: crc32c,
+            checksum_crc64nvme: crc64nvme,
+            checksum_sha1: sha1,
+            checksum_sha256: sha256,
             e_tag: Some(ETag::Strong(tag)),
             ..Default::default()
         }))
@@ -76,33 +108,47 @@ impl LocalS3 {
         if parts.is_empty() {
             return Err(s3_error!(MalformedXML, "The upload names no parts"));
         }
-        let mut data = Vec::new();
-        let mut last = 0;
+        let mut numbers = Vec::new();
+        let mut digests = Vec::new();
         for part in &parts {
             let n = part.part_number.unwrap_or_default();
-            if n <= last {
+            if numbers.last().is_some_and(|last| n <= *last) {
                 return Err(s3_error!(InvalidPartOrder));
             }
-            last = n;
-            let bytes = tokio::fs::read(upload.dir.join(format!("{n:05}.part")))
+            let tag = tokio::fs::read_to_string(upload.dir.join(format!("{n:05}.md5")))
                 .await
                 .map_err(|_| s3_error!(InvalidPart, "part {n} was not uploaded"))?;
-            if let Some(want) = part
-                .e_tag
-                .as_ref()
-                .map(|e| e.value().trim_matches('"').to_owned())
-                && want != crate::s3::md5_hex(&bytes)
+            if let Some(want) = part.e_tag.as_ref().map(|e| e.value().trim_matches('"'))
+                && want != tag
             {
                 return Err(s3_error!(InvalidPart, "part {n}: the ETag does not match"));
             }
-            data.extend_from_slice(&bytes);
+            digests.push(unhex(&tag).ok_or_else(|| internal(format!("part {n}: bad MD5 {tag}")))?);
+            numbers.push(n);
         }
+        // S3's ETag of a multipart object: the MD5 of the parts' MD5s, a
+        // dash, the number of parts.
+        let whole_etag = format!(
+            "{}-{}",
+            crate::s3::md5_hex(&digests.concat()),
+            numbers.len()
+        );
+        let (store, dir) = (self.store.clone(), upload.dir.clone());
+        let incoming = blocking(move || {
+            let mut incoming = store.incoming_object()?;
+            for n in &numbers {
+                incoming.append_file(&dir.join(format!("{n:05}.part")))?;
+            }
+            Ok(incoming)
+        })
+        .await?;
         let v = self
-            .put_bytes(
+            .commit(
+                incoming,
                 upload.bucket.clone(),
                 upload.key.clone(),
-                Bytes::from(data),
                 upload.content_type.clone(),
+                Some(whole_etag),
             )
             .await?;
         self.forget_upload(&input.upload_id, &upload);

@@ -133,28 +133,21 @@ impl LocalS3 {
         });
     }
 
-    pub(super) async fn put_bytes(
+    /// Makes a received body the new version of `key`.
+    pub(super) async fn commit(
         &self,
+        incoming: crate::s3::IncomingObject,
         bucket: String,
         key: String,
-        data: Bytes,
         content_type: Option<String>,
+        etag: Option<String>,
     ) -> S3Result<ObjectVersion> {
         let store = self.store.clone();
-        blocking(move || store.put_object(&bucket, &key, &data, content_type.as_deref())).await
-    }
-}
-
-pub(super) async fn read_body(body: Option<StreamingBlob>) -> S3Result<Bytes> {
-    let Some(body) = body else {
-        return Ok(Bytes::new());
-    };
-    let body: s3s::Body = body.into();
-    Ok(body
-        .collect()
+        blocking(move || {
+            store.commit_object(incoming, &bucket, &key, content_type.as_deref(), etag)
+        })
         .await
-        .map_err(|e| S3Error::with_message(S3ErrorCode::IncompleteBody, e.to_string()))?
-        .to_bytes())
+    }
 }
 
 #[async_trait::async_trait]
@@ -166,19 +159,36 @@ impl S3 for LocalS3 {
         let caller = caller_of(&req);
         let remote = req.extensions.get::<RemoteAddr>().copied();
         let input = req.input;
-        let data = read_body(input.body).await?;
-        if let Some(len) = input.content_length
-            && len >= 0
-            && len as usize != data.len()
-        {
-            return Err(s3_error!(IncompleteBody));
+        // Before the bytes: S3 refuses a missing bucket without reading them.
+        if !self.store.bucket_exists(&input.bucket) {
+            return Err(store_error(StoreError::NoSuchBucket(input.bucket)));
         }
+        let sent = sent_checksum(
+            &input.checksum_crc32,
+            &input.checksum_crc32c,
+            &input.checksum_crc64nvme,
+            &input.checksum_sha1,
+            &input.checksum_sha256,
+        );
+        let incoming = receive(&self.store, input.body, input.content_length, sent).await?;
         let bucket = input.bucket;
         let v = self
-            .put_bytes(bucket.clone(), input.key, data, input.content_type)
+            .commit(
+                incoming,
+                bucket.clone(),
+                input.key,
+                input.content_type,
+                None,
+            )
             .await?;
         self.created(&caller, remote, &bucket, &v, "PutObject");
+        let [crc32, crc32c, crc64nvme, sha1, sha256] = checksum_fields(v.checksum.as_ref());
         Ok(S3Response::new(PutObjectOutput {
+            checksum_crc32: crc32,
+            checksum_crc32c: crc32c,
+            checksum_crc64nvme: crc64nvme,
+            checksum_sha1: sha1,
+            checksum_sha256: sha256,
             e_tag: Some(etag(&v)),
             version_id: version_header(&v),
             server_side_encryption: Some(ServerSideEncryption::from_static(
@@ -200,18 +210,18 @@ impl S3 for LocalS3 {
             input.key.clone(),
             input.version_id.clone(),
         );
-        let (v, data) = blocking(move || store.get_object(&bucket, &key, version.as_deref()))
+        let (v, file) = blocking(move || store.open_object(&bucket, &key, version.as_deref()))
             .await
             .map_err(|e| self.hide_missing(&caller, &input.bucket, e))?;
-        let len = data.len() as u64;
-        let (body, content_range, status) = match &input.range {
+        let len = v.size;
+        let (start, end, content_range, status) = match &input.range {
             Some(range) => {
                 let r = range.check(len).map_err(|_| {
                     s3_error!(InvalidRange, "The requested range is not satisfiable")
                 })?;
-                let slice = Bytes::from(data).slice(r.start as usize..r.end as usize);
                 (
-                    slice,
+                    r.start,
+                    r.end,
                     Some(format!(
                         "bytes {}-{}/{len}",
                         r.start,
@@ -220,11 +230,25 @@ impl S3 for LocalS3 {
                     Some(StatusCode::PARTIAL_CONTENT),
                 )
             }
-            None => (Bytes::from(data), None, None),
+            None => (0, len, None, None),
         };
+        // S3 returns the whole object's checksum to a reader that asks, on
+        // a whole-object read.
+        let asked = input
+            .checksum_mode
+            .as_ref()
+            .is_some_and(|m| m.as_str() == ChecksumMode::ENABLED)
+            && input.range.is_none();
+        let [crc32, crc32c, crc64nvme, sha1, sha256] =
+            checksum_fields(v.checksum.as_ref().filter(|_| asked));
         let output = GetObjectOutput {
-            content_length: Some(body.len() as i64),
-            body: Some(StreamingBlob::from(s3s::Body::from(body))),
+            checksum_crc32: crc32,
+            checksum_crc32c: crc32c,
+            checksum_crc64nvme: crc64nvme,
+            checksum_sha1: sha1,
+            checksum_sha256: sha256,
+            content_length: Some((end - start) as i64),
+            body: Some(file_body(file, start, end - start)),
             accept_ranges: Some("bytes".to_owned()),
             content_range,
             content_type: v.content_type.clone(),
@@ -252,7 +276,18 @@ impl S3 for LocalS3 {
             .head_object(&input.bucket, &input.key, input.version_id.as_deref())
             .map_err(store_error)
             .map_err(|e| self.hide_missing(&caller, &input.bucket, e))?;
+        let asked = input
+            .checksum_mode
+            .as_ref()
+            .is_some_and(|m| m.as_str() == ChecksumMode::ENABLED);
+        let [crc32, crc32c, crc64nvme, sha1, sha256] =
+            checksum_fields(v.checksum.as_ref().filter(|_| asked));
         Ok(S3Response::new(HeadObjectOutput {
+            checksum_crc32: crc32,
+            checksum_crc32c: crc32c,
+            checksum_crc64nvme: crc64nvme,
+            checksum_sha1: sha1,
+            checksum_sha256: sha256,
             accept_ranges: Some("bytes".to_owned()),
             content_length: Some(v.size as i64),
             content_type: v.content_type.clone(),
@@ -295,9 +330,17 @@ impl S3 for LocalS3 {
             src_key.to_string(),
             src_version.as_deref().map(str::to_owned),
         );
-        let (src, data) = blocking(move || store.get_object(&b, &k, ver.as_deref()))
-            .await
-            .map_err(|e| self.hide_missing(&caller, src_bucket, e))?;
+        let (src, incoming) = blocking(move || {
+            let (src, file) = store.open_object(&b, &k, ver.as_deref())?;
+            let path = store.object_data_path(&b, &k, &src.version_id);
+            let mut incoming = store.incoming_object()?;
+            copy_into((file, path), &mut incoming)?;
+            // The same bytes: the same checksum.
+            incoming.checksum = src.checksum.clone();
+            Ok((src, incoming))
+        })
+        .await
+        .map_err(|e| self.hide_missing(&caller, src_bucket, e))?;
         let replace = input
             .metadata_directive
             .as_ref()
@@ -309,11 +352,12 @@ impl S3 for LocalS3 {
         };
         let bucket = input.bucket.clone();
         let v = self
-            .put_bytes(
+            .commit(
+                incoming,
                 bucket.clone(),
                 input.key.clone(),
-                Bytes::from(data),
                 content_type,
+                None,
             )
             .await?;
         self.created(&caller, remote, &bucket, &v, "CopyObject");

@@ -5,6 +5,12 @@
 //! fresh child process (this binary re-executed), so its peak RSS (VmHWM)
 //! belongs to that one operation; the time excludes process start and file
 //! reading, and is the best of three runs.
+//!
+//! Then whole processes, side by side in the same run: `cartpipe process`
+//! and `cartpipe promote` (reading the file, computing, writing the outputs)
+//! against a plain Python polars implementation of the same contract
+//! (`benches/peer/contract.py`, needs `pip install polars`), with both
+//! outputs compared byte for byte.
 
 #![allow(clippy::unwrap_used)] // tests fail loudly; that is the point
 
@@ -34,7 +40,7 @@ fn main() {
         "| op | rows | input MB | best of {RUNS} (s) | rows/s | MB/s | peak RSS (MB) | peak / input |"
     );
     println!("|---|---:|---:|---:|---:|---:|---:|---:|");
-    for rows in sizes {
+    for &rows in &sizes {
         let file = dir.join(format!("raw-{rows}.csv"));
         for op in ["generate", "process", "promote"] {
             let mut best = f64::MAX;
@@ -59,7 +65,78 @@ fn main() {
             );
         }
     }
+    peers(&dir, &sizes);
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Best wall time of `RUNS` runs of a whole command.
+fn best_of(mut command: impl FnMut() -> Command) -> f64 {
+    let mut best = f64::MAX;
+    for _ in 0..RUNS {
+        let t = Instant::now();
+        let out = command().output().expect("command runs");
+        let secs = t.elapsed().as_secs_f64();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        best = best.min(secs);
+    }
+    best
+}
+
+fn peers(dir: &Path, sizes: &[u64]) {
+    let python = std::env::var("PYTHON").unwrap_or_else(|_| "python3".to_owned());
+    let has_polars = Command::new(&python)
+        .args(["-c", "import polars"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !has_polars {
+        println!("\n{python} has no polars (`pip install polars`): the peer comparison is skipped");
+        return;
+    }
+    let version = Command::new(&python)
+        .args(["-c", "import polars; print(polars.__version__)"])
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+        .unwrap_or_default();
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/peer/contract.py");
+    println!();
+    println!(
+        "| whole process | rows | cartpipe (s) | Python polars {version} (s) | cartpipe faster by | outputs |"
+    );
+    println!("|---|---:|---:|---:|---:|---|");
+    for &rows in sizes {
+        let file = dir.join(format!("raw-{rows}.csv"));
+        if !file.exists() {
+            continue;
+        }
+        for (op, output) in [
+            ("process", "cart_aggregated_data.csv"),
+            ("promote", "promotion_data.csv"),
+        ] {
+            let ours = dir.join(format!("ours-{op}-{rows}"));
+            let theirs = dir.join(format!("peer-{op}-{rows}"));
+            let cartpipe = best_of(|| {
+                let mut c = Command::new(env!("CARGO_BIN_EXE_cartpipe"));
+                c.arg(op).arg(&file).arg(&ours);
+                c
+            });
+            let peer = best_of(|| {
+                let mut c = Command::new(&python);
+                c.arg(&script).arg(op).arg(&file).arg(&theirs);
+                c
+            });
+            let same = std::fs::read(ours.join(output)).expect("our output")
+                == std::fs::read(theirs.join(output)).expect("the peer's output");
+            println!(
+                "| {op} | {rows} | {cartpipe:.3} | {peer:.3} | {:.2}x | {} |",
+                peer / cartpipe,
+                if same { "identical" } else { "DIFFER" }
+            );
+        }
+    }
 }
 
 fn run_child(op: &str, rows: u64, file: &Path) -> (f64, u64) {

@@ -63,7 +63,9 @@ impl ObjectStore for S3Store {
             .collect()
             .await
             .map_err(|e| StoreError::Other(format!("reading the body: {e}")))?;
-        Ok(body.into_bytes().to_vec())
+        // One copy of the segments into the Vec (into_bytes().to_vec() made
+        // two: 300 MB of page faults for a 150 MB object).
+        Ok(body.to_vec())
     }
 
     async fn put(

@@ -10,8 +10,8 @@ mod write;
 
 pub use aggregate::{ProductAggregate, Promotions, aggregate_products, rank_promotions};
 pub use money::{format_cents, parse_price_cents};
-pub use read::{Purpose, ValidRows, read_raw};
-pub use validate::{RejectReason, validate_timestamp};
+pub use read::{Lookups, MinText, Purpose, ValidRows, read_raw};
+pub use validate::{RejectReason, format_timestamp_key, timestamp_key, validate_timestamp};
 
 use serde::Serialize;
 
@@ -116,7 +116,7 @@ pub fn process(input: &[u8]) -> Result<ProcessOutput, ContractError> {
 /// The promotion function's computation: each customer's top `top_n` products.
 pub fn promote(input: &[u8], top_n: usize) -> Result<PromoteOutput, ContractError> {
     // Rejects are the processor's to write; promotion only skips them.
-    let rows = read_raw(input, false, Purpose::Promote)?;
+    let mut rows = read_raw(input, false, Purpose::Promote)?;
     let ranked = rank_promotions(&rows, top_n)?;
     let counts = PromoteCounts {
         rows: rows.rows,
@@ -127,8 +127,9 @@ pub fn promote(input: &[u8], top_n: usize) -> Result<PromoteOutput, ContractErro
     };
     // The row frame is not needed for writing: free it before the output
     // buffer grows (peak memory decides the Lambda memory size).
+    let lookups = std::mem::take(&mut rows.lookups);
     drop(rows);
-    let promotion_csv = write::promotion_csv(&ranked)?;
+    let promotion_csv = write::promotion_csv(&ranked, &lookups)?;
     Ok(PromoteOutput {
         promotion_csv,
         counts,

@@ -3,7 +3,7 @@
 
 use polars::prelude::*;
 
-use super::validate::{RejectReason, ValidRow, validate_fields};
+use super::validate::{RejectReason, ValidRow, validate_fields, validate_text};
 use super::{ContractError, RAW_COLUMNS};
 
 /// Which optional columns a computation needs: building fewer string
@@ -16,83 +16,155 @@ pub enum Purpose {
     Promote,
 }
 
-/// The valid rows of a raw file as a polars frame with the columns
+/// The valid rows of a raw file as a polars frame of integers:
 /// `customer_id`, `product_id` (UInt32: the digits after `C` / `P`; the
 /// contract fixes their width, so numeric order is byte order and grouping
-/// hashes integers instead of strings), `product_name` (String), `quantity`,
-/// `value`
-/// (Int64, cents = quantity × unit_price), plus `abandoned_at` and
-/// `category` for [`Purpose::Process`] or `customer_email` for
-/// [`Purpose::Promote`].
+/// hashes integers instead of strings), `quantity`, `value` (Int64, cents =
+/// quantity × unit_price), plus `abandoned_at` (UInt64, [`timestamp_key`])
+/// for [`Purpose::Process`]. The texts the outputs carry are kept apart, as
+/// the contract's smallest text per id ([`Lookups`]).
+///
+/// [`timestamp_key`]: super::validate::timestamp_key
 pub struct ValidRows {
     /// Data rows in the input (empty lines are not rows).
     pub rows: u64,
     pub valid: u64,
     pub frame: DataFrame,
+    pub lookups: Lookups,
     /// The rejects file, when asked for and some row was rejected.
     pub rejects: Option<Vec<u8>>,
 }
 
+/// The smallest text (byte order) seen per id. The contract's product
+/// names, categories and customer emails are each a per-id minimum: kept
+/// here as rows are read, one map entry per product or customer, they
+/// cost neither a string column of a million rows nor a string
+/// aggregation (which dominated the profile).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MinText(std::collections::HashMap<u32, Box<str>, foldhash::fast::FixedState>);
+
+impl MinText {
+    fn offer(&mut self, id: u32, text: &str) {
+        use std::collections::hash_map::Entry;
+        match self.0.entry(id) {
+            Entry::Occupied(mut e) => {
+                if text < &**e.get() {
+                    e.insert(text.into());
+                }
+            }
+            Entry::Vacant(e) => {
+                e.insert(text.into());
+            }
+        }
+    }
+
+    fn merge(&mut self, other: MinText) {
+        if self.0.is_empty() {
+            *self = other;
+            return;
+        }
+        for (id, text) in other.0 {
+            self.offer(id, &text);
+        }
+    }
+
+    /// The text for `id` (empty for an id no valid row had).
+    pub fn get(&self, id: u32) -> &str {
+        self.0.get(&id).map_or("", |t| t)
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// The ids that have a text.
+    pub fn ids(&self) -> impl Iterator<Item = u32> + '_ {
+        self.0.keys().copied()
+    }
+
+    /// The smallest text per id of `pairs`.
+    pub fn from_pairs(pairs: impl IntoIterator<Item = (u32, String)>) -> Self {
+        let mut m = Self::default();
+        for (id, text) in pairs {
+            m.offer(id, &text);
+        }
+        m
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+/// The per-id texts a computation needs: product names always;
+/// categories for [`Purpose::Process`], emails for [`Purpose::Promote`]
+/// (empty otherwise).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Lookups {
+    pub names: MinText,
+    pub categories: MinText,
+    pub emails: MinText,
+}
+
+impl Lookups {
+    fn merge(&mut self, other: Lookups) {
+        self.names.merge(other.names);
+        self.categories.merge(other.categories);
+        self.emails.merge(other.emails);
+    }
+}
+
 struct Columns {
-    abandoned_at: Option<StringChunkedBuilder>,
+    abandoned_at: Option<Vec<u64>>,
     customer_id: Vec<u32>,
-    customer_email: Option<StringChunkedBuilder>,
     product_id: Vec<u32>,
-    product_name: StringChunkedBuilder,
-    category: Option<StringChunkedBuilder>,
     quantity: Vec<i64>,
     value: Vec<i64>,
+    lookups: Lookups,
+    purpose: Purpose,
 }
 
 impl Columns {
     fn new(capacity: usize, purpose: Purpose) -> Self {
-        let s = |name: &str| StringChunkedBuilder::new(name.into(), capacity);
-        let process = purpose == Purpose::Process;
         Self {
-            abandoned_at: process.then(|| s("abandoned_at")),
+            abandoned_at: (purpose == Purpose::Process).then(|| Vec::with_capacity(capacity)),
             customer_id: Vec::with_capacity(capacity),
-            customer_email: (!process).then(|| s("customer_email")),
             product_id: Vec::with_capacity(capacity),
-            product_name: s("product_name"),
-            category: process.then(|| s("category")),
             quantity: Vec::with_capacity(capacity),
             value: Vec::with_capacity(capacity),
+            lookups: Lookups::default(),
+            purpose,
         }
     }
 
     fn push(&mut self, row: &ValidRow<'_>) {
-        self.customer_id.push(id_number(row.customer_id));
-        self.product_id.push(id_number(row.product_id));
-        self.product_name.append_value(row.product_name);
+        let (customer, product) = (id_number(row.customer_id), id_number(row.product_id));
+        self.customer_id.push(customer);
+        self.product_id.push(product);
+        self.lookups.names.offer(product, row.product_name);
+        match self.purpose {
+            Purpose::Process => self.lookups.categories.offer(product, row.category),
+            Purpose::Promote => self.lookups.emails.offer(customer, row.customer_email),
+        }
         if let Some(b) = &mut self.abandoned_at {
-            b.append_value(row.abandoned_at);
-        }
-        if let Some(b) = &mut self.customer_email {
-            b.append_value(row.customer_email);
-        }
-        if let Some(b) = &mut self.category {
-            b.append_value(row.category);
+            b.push(row.abandoned_at);
         }
         self.quantity.push(row.quantity);
         self.value.push(row.quantity * row.unit_price_cents);
     }
 
-    fn into_frame(self) -> Result<DataFrame, ContractError> {
+    fn into_parts(self) -> Result<(DataFrame, Lookups), ContractError> {
         let height = self.quantity.len();
         let mut columns = vec![
             UInt32Chunked::from_vec("customer_id".into(), self.customer_id).into_column(),
             UInt32Chunked::from_vec("product_id".into(), self.product_id).into_column(),
-            self.product_name.finish().into_column(),
             Int64Chunked::from_vec("quantity".into(), self.quantity).into_column(),
             Int64Chunked::from_vec("value".into(), self.value).into_column(),
         ];
-        for optional in [self.abandoned_at, self.customer_email, self.category]
-            .into_iter()
-            .flatten()
-        {
-            columns.push(optional.finish().into_column());
+        if let Some(at) = self.abandoned_at {
+            columns.push(UInt64Chunked::from_vec("abandoned_at".into(), at).into_column());
         }
-        Ok(DataFrame::new(height, columns)?)
+        Ok((DataFrame::new(height, columns)?, self.lookups))
     }
 }
 
@@ -246,25 +318,42 @@ impl Ctx<'_> {
                 Err(e) => return Err(ContractError::Csv(e.to_string())),
             }
             rows += 1;
-            let verdict = if record.len() != self.expected {
-                Err(RejectReason::FieldCount {
+            if record.len() != self.expected {
+                let reason = RejectReason::FieldCount {
                     expected: self.expected,
                     found: record.len(),
-                })
-            } else {
-                let fields = self.index.map(|i| record.get(i).unwrap_or_default());
-                validate_fields(fields)
+                };
+                if self.collect_rejects {
+                    write_reject(&mut rejects, &record, reason)?;
+                }
+                continue;
+            }
+            // One UTF-8 check for the whole record (no copy); a record
+            // that fails it goes field by field, for the reject's column.
+            let text = match csv::StringRecord::from_byte_record(std::mem::take(&mut record)) {
+                Ok(text) => text,
+                Err(e) => {
+                    record = e.into_byte_record();
+                    let fields = self.index.map(|i| record.get(i).unwrap_or_default());
+                    match validate_fields(fields) {
+                        Ok(row) => cols.push(&row),
+                        Err(reason) if self.collect_rejects => {
+                            write_reject(&mut rejects, &record, reason)?;
+                        }
+                        Err(_) => {}
+                    }
+                    continue;
+                }
             };
+            let verdict = validate_text(self.index.map(|i| text.get(i).unwrap_or_default()));
             match verdict {
                 Ok(row) => cols.push(&row),
                 Err(reason) if self.collect_rejects => {
-                    let w = rejects.get_or_insert_with(|| super::csv_writer(Vec::new()));
-                    let reason = reason.to_string();
-                    w.write_record(record.iter().chain([reason.as_bytes()]))
-                        .map_err(|e| ContractError::Csv(e.to_string()))?;
+                    write_reject(&mut rejects, text.as_byte_record(), reason)?;
                 }
                 Err(_) => {}
             }
+            record = text.into_byte_record();
         };
         let rejects = match rejects {
             Some(w) => w
@@ -279,6 +368,18 @@ impl Ctx<'_> {
             end,
         })
     }
+}
+
+/// Appends a rejected row, as it came plus its reason.
+fn write_reject(
+    rejects: &mut Option<csv::Writer<Vec<u8>>>,
+    record: &csv::ByteRecord,
+    reason: RejectReason,
+) -> Result<(), ContractError> {
+    let w = rejects.get_or_insert_with(|| super::csv_writer(Vec::new()));
+    let reason = reason.to_string();
+    w.write_record(record.iter().chain([reason.as_bytes()]))
+        .map_err(|e| ContractError::Csv(e.to_string()))
 }
 
 fn only_line_ends(bytes: &[u8]) -> bool {
@@ -328,8 +429,10 @@ fn assemble(
         None
     };
     let mut frame: Option<DataFrame> = None;
+    let mut lookups = Lookups::default();
     for part in parts {
-        let df = part.cols.into_frame()?;
+        let (df, texts) = part.cols.into_parts()?;
+        lookups.merge(texts);
         match &mut frame {
             None => frame = Some(df),
             Some(f) => {
@@ -339,12 +442,13 @@ fn assemble(
     }
     let frame = match frame {
         Some(f) => f,
-        None => Columns::new(0, purpose).into_frame()?,
+        None => Columns::new(0, purpose).into_parts()?.0,
     };
     Ok(ValidRows {
         rows,
         valid: frame.height() as u64,
         frame,
+        lookups,
         rejects,
     })
 }
@@ -447,6 +551,7 @@ mod chunk_tests {
         a.rows == b.rows
             && a.valid == b.valid
             && a.rejects == b.rejects
+            && a.lookups == b.lookups
             && a.frame.equals_missing(&b.frame)
     }
 

@@ -54,7 +54,8 @@ impl fmt::Display for RejectReason {
 /// A row that passed every rule, borrowing the record's fields.
 #[derive(Debug, Clone, Copy)]
 pub struct ValidRow<'a> {
-    pub abandoned_at: &'a str,
+    /// `abandoned_at` as the number `YYYYMMDDhhmmss` ([`timestamp_key`]).
+    pub abandoned_at: u64,
     pub customer_id: &'a str,
     pub customer_email: &'a str,
     pub product_id: &'a str,
@@ -66,18 +67,30 @@ pub struct ValidRow<'a> {
 
 /// Fields of the twelve required columns, in [`super::RAW_COLUMNS`] order.
 pub fn validate_fields<'a>(f: [&'a [u8]; 12]) -> Result<ValidRow<'a>, RejectReason> {
-    let text = |i: usize| {
+    validate(f, |i| {
         std::str::from_utf8(f[i]).map_err(|_| RejectReason::NotUtf8(super::RAW_COLUMNS[i]))
-    };
+    })
+}
+
+/// [`validate_fields`] for a record already known to be UTF-8 as a whole
+/// (one check per record instead of one per field; same verdicts).
+pub fn validate_text<'a>(f: [&'a str; 12]) -> Result<ValidRow<'a>, RejectReason> {
+    validate(f.map(str::as_bytes), |i| Ok(f[i]))
+}
+
+/// The rules in the contract's order; `text` gives field `i` as UTF-8 (or
+/// the reject for it), asked for in that same order.
+#[inline(always)]
+fn validate<'a>(
+    f: [&'a [u8]; 12],
+    text: impl Fn(usize) -> Result<&'a str, RejectReason>,
+) -> Result<ValidRow<'a>, RejectReason> {
     let non_empty = |i: usize, reason| {
         let s = text(i)?;
         if s.is_empty() { Err(reason) } else { Ok(s) }
     };
     non_empty(0, RejectReason::EventId)?;
-    let abandoned_at = text(1)?;
-    if !validate_timestamp(abandoned_at.as_bytes()) {
-        return Err(RejectReason::AbandonedAt);
-    }
+    let abandoned_at = timestamp_key(text(1)?.as_bytes()).ok_or(RejectReason::AbandonedAt)?;
     let customer_id = text(2)?;
     if !letter_digits(customer_id.as_bytes(), b'C', 6) {
         return Err(RejectReason::CustomerId);
@@ -144,15 +157,23 @@ fn parse_quantity(s: &[u8]) -> Option<i64> {
 
 /// `YYYY-MM-DDTHH:MM:SSZ`, a real UTC date and time (no leap seconds).
 pub fn validate_timestamp(s: &[u8]) -> bool {
+    timestamp_key(s).is_some()
+}
+
+/// A valid timestamp as the number `YYYYMMDDhhmmss`: numbers compare as
+/// the fixed-width texts do (so min and max are the same), group-bys
+/// aggregate an integer instead of a string, and [`format_timestamp_key`]
+/// gives the text back.
+pub fn timestamp_key(s: &[u8]) -> Option<u64> {
     if s.len() != 20 {
-        return false;
+        return None;
     }
     let shape = b"dddd-dd-ddTdd:dd:ddZ";
     if !s.iter().zip(shape).all(|(&c, &p)| match p {
         b'd' => c.is_ascii_digit(),
         _ => c == p,
     }) {
-        return false;
+        return None;
     }
     let num = |a: usize, b: usize| {
         s[a..b]
@@ -167,9 +188,28 @@ pub fn validate_timestamp(s: &[u8]) -> bool {
         4 | 6 | 9 | 11 => 30,
         2 if leap => 29,
         2 => 28,
-        _ => return false,
+        _ => return None,
     };
-    (1..=days).contains(&day) && hour < 24 && minute < 60 && second < 60
+    ((1..=days).contains(&day) && hour < 24 && minute < 60 && second < 60).then(|| {
+        [year, month, day, hour, minute]
+            .iter()
+            .zip([10_000_000_000u64, 100_000_000, 1_000_000, 10_000, 100])
+            .map(|(&v, scale)| u64::from(v) * scale)
+            .sum::<u64>()
+            + u64::from(second)
+    })
+}
+
+/// The text of a [`timestamp_key`]: `YYYY-MM-DDTHH:MM:SSZ`.
+pub fn format_timestamp_key(key: u64, out: &mut [u8; 20]) {
+    *out = *b"0000-00-00T00:00:00Z";
+    // Digit positions, least significant first.
+    const AT: [usize; 14] = [18, 17, 15, 14, 12, 11, 9, 8, 6, 5, 3, 2, 1, 0];
+    let mut v = key;
+    for at in AT {
+        out[at] = b'0' + (v % 10) as u8;
+        v /= 10;
+    }
 }
 
 #[cfg(test)]
@@ -188,6 +228,56 @@ mod tests {
         assert!(!validate_timestamp(b"2024-01-01 00:00:00Z"));
         assert!(!validate_timestamp(b"2024-01-01T00:00:00"));
         assert!(!validate_timestamp(b"2024-13-01T00:00:00Z"));
+    }
+
+    #[test]
+    fn timestamp_keys_order_as_the_texts_and_format_back() {
+        let texts = [
+            "0000-01-01T00:00:00Z",
+            "1999-12-31T23:59:59Z",
+            "2024-02-29T00:00:00Z",
+            "2024-02-29T00:00:01Z",
+            "2024-03-01T00:00:00Z",
+            "9999-12-31T23:59:59Z",
+        ];
+        let keys: Vec<u64> = texts
+            .iter()
+            .map(|t| timestamp_key(t.as_bytes()).expect(t))
+            .collect();
+        assert!(keys.windows(2).all(|w| w[0] < w[1]), "{keys:?}");
+        for (text, key) in texts.iter().zip(keys) {
+            let mut out = [0u8; 20];
+            format_timestamp_key(key, &mut out);
+            assert_eq!(&out, text.as_bytes());
+        }
+    }
+
+    #[test]
+    fn the_text_path_gives_the_byte_paths_verdicts() {
+        let row = |name: &'static str, qty: &'static str| {
+            [
+                "E1",
+                "2024-01-01T00:00:00Z",
+                "C000001",
+                "Ann",
+                "a@b",
+                "P00001",
+                name,
+                "Home",
+                qty,
+                "1.50",
+                "mobile",
+                "DE",
+            ]
+        };
+        for (name, qty) in [("Mug", "2"), ("", "2"), ("Mug", "0"), ("", "x")] {
+            let text = row(name, qty);
+            let reasons = (
+                validate_text(text).map(|r| r.quantity),
+                validate_fields(text.map(str::as_bytes)).map(|r| r.quantity),
+            );
+            assert_eq!(reasons.0, reasons.1, "{name:?} {qty:?}");
+        }
     }
 
     #[test]

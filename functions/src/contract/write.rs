@@ -6,6 +6,8 @@ use polars::prelude::*;
 use super::ContractError;
 use super::aggregate::{ProductAggregate, Promotions};
 use super::money::avg_half_up;
+use super::read::{Lookups, MinText};
+use super::validate::format_timestamp_key;
 
 use super::csv_writer;
 
@@ -65,8 +67,8 @@ impl Num {
     }
 }
 
-fn strs<'a>(df: &'a DataFrame, name: &str) -> Result<&'a StringChunked, ContractError> {
-    Ok(df.column(name)?.str()?)
+fn stamps<'a>(df: &'a DataFrame, name: &str) -> Result<&'a UInt64Chunked, ContractError> {
+    Ok(df.column(name)?.u64()?)
 }
 
 fn ids<'a>(df: &'a DataFrame, name: &str) -> Result<&'a UInt32Chunked, ContractError> {
@@ -93,11 +95,7 @@ pub(crate) fn aggregate_csv(agg: &ProductAggregate) -> Result<Vec<u8>, ContractE
         "last_abandoned_at",
     ])
     .map_err(csv_err)?;
-    let (pid, name, cat) = (
-        ids(df, "product_id")?,
-        strs(df, "product_name")?,
-        strs(df, "category")?,
-    );
+    let pid = ids(df, "product_id")?;
     let (carts, customers, qty, value) = (
         ints(df, "abandoned_carts")?,
         ints(df, "unique_customers")?,
@@ -105,30 +103,37 @@ pub(crate) fn aggregate_csv(agg: &ProductAggregate) -> Result<Vec<u8>, ContractE
         ints(df, "total_value")?,
     );
     let (first, last) = (
-        strs(df, "first_abandoned_at")?,
-        strs(df, "last_abandoned_at")?,
+        stamps(df, "first_abandoned_at")?,
+        stamps(df, "last_abandoned_at")?,
     );
     let mut n = Num::default();
+    let (mut from, mut to) = ([0u8; 20], [0u8; 20]);
     for i in 0..df.height() {
         let q = qty.get(i).unwrap_or(0);
         let v = value.get(i).unwrap_or(0);
-        w.write_field(n.id(b'P', 5, pid.get(i).unwrap_or_default()))
-            .and_then(|()| w.write_field(name.get(i).unwrap_or_default()))
-            .and_then(|()| w.write_field(cat.get(i).unwrap_or_default()))
+        let p = pid.get(i).unwrap_or_default();
+        format_timestamp_key(first.get(i).unwrap_or_default(), &mut from);
+        format_timestamp_key(last.get(i).unwrap_or_default(), &mut to);
+        w.write_field(n.id(b'P', 5, p))
+            .and_then(|()| w.write_field(agg.names.get(p)))
+            .and_then(|()| w.write_field(agg.categories.get(p)))
             .and_then(|()| w.write_field(n.int(carts.get(i).unwrap_or(0))))
             .and_then(|()| w.write_field(n.int(customers.get(i).unwrap_or(0))))
             .and_then(|()| w.write_field(n.int(q)))
             .and_then(|()| w.write_field(n.cents(v)))
             .and_then(|()| w.write_field(n.cents(avg_half_up(v, q))))
-            .and_then(|()| w.write_field(first.get(i).unwrap_or_default()))
-            .and_then(|()| w.write_field(last.get(i).unwrap_or_default()))
+            .and_then(|()| w.write_field(from))
+            .and_then(|()| w.write_field(to))
             .and_then(|()| w.write_record(None::<&[u8]>))
             .map_err(csv_err)?;
     }
     w.into_inner().map_err(csv_err)
 }
 
-pub(crate) fn promotion_csv(promo: &Promotions) -> Result<Vec<u8>, ContractError> {
+pub(crate) fn promotion_csv(
+    promo: &Promotions,
+    lookups: &Lookups,
+) -> Result<Vec<u8>, ContractError> {
     let df = &promo.frame;
     let header = [
         "customer_id",
@@ -153,8 +158,8 @@ pub(crate) fn promotion_csv(promo: &Promotions) -> Result<Vec<u8>, ContractError
         value.cont_slice()?,
     );
     // A million lookups: direct tables beat hashing (see `lookup`).
-    let emails = lookup(&promo.emails, "customer_id", "customer_email")?;
-    let names = lookup(&promo.names, "product_id", "product_name")?;
+    let emails = lookup(&lookups.emails);
+    let names = lookup(&lookups.names);
     write_rows(&header, df.height(), 80, |w, n, i| {
         w.write_field(n.id(b'C', 6, cid[i]))?;
         w.write_field(emails.get(cid[i]))?;
@@ -246,38 +251,34 @@ where
     Ok(out)
 }
 
-/// An id → text frame as a lookup: a table indexed by id when the ids are
-/// dense enough to fill it (generated ids count up from 1), a hash map
-/// otherwise, so that a small file with large ids allocates little.
+/// An id → text map as a lookup for a million rows: a table indexed by id
+/// when the ids are dense enough to fill it (generated ids count up from
+/// 1), the map itself otherwise, so that a small file with large ids
+/// allocates little.
 enum Lookup<'a> {
     Table(Vec<&'a str>),
-    Map(std::collections::HashMap<u32, &'a str>),
+    Map(&'a MinText),
 }
 
 impl<'a> Lookup<'a> {
     fn get(&self, id: u32) -> &'a str {
         match self {
-            Lookup::Table(t) => t.get(id as usize).copied(),
-            Lookup::Map(m) => m.get(&id).copied(),
+            Lookup::Table(t) => t.get(id as usize).copied().unwrap_or_default(),
+            Lookup::Map(m) => m.get(id),
         }
-        .unwrap_or_default()
     }
 }
 
-fn lookup<'a>(frame: &'a DataFrame, key: &str, value: &str) -> Result<Lookup<'a>, ContractError> {
-    let (k, v) = (ids(frame, key)?, strs(frame, value)?);
-    let pairs = k.iter().zip(v.iter()).filter_map(|(k, v)| Some((k?, v?)));
-    let max = k.max().map_or(0, |m| m as usize);
-    if max <= 4 * frame.height() + 1024 {
+fn lookup(texts: &MinText) -> Lookup<'_> {
+    let max = texts.ids().max().map_or(0, |m| m as usize);
+    if max <= 4 * texts.len() + 1024 {
         let mut table = vec![""; max + 1];
-        for (k, v) in pairs {
-            if let Some(slot) = table.get_mut(k as usize) {
-                *slot = v;
-            }
+        for id in texts.ids() {
+            table[id as usize] = texts.get(id);
         }
-        Ok(Lookup::Table(table))
+        Lookup::Table(table)
     } else {
-        Ok(Lookup::Map(pairs.collect()))
+        Lookup::Map(texts)
     }
 }
 
@@ -316,27 +317,11 @@ mod tests {
 
     #[test]
     fn dense_and_sparse_ids_look_up_the_same_texts() {
-        let frame = |ids: Vec<u32>| {
-            let texts: Vec<String> = ids.iter().map(|i| format!("t{i}")).collect();
-            DataFrame::new(
-                ids.len(),
-                vec![
-                    UInt32Chunked::from_vec("id".into(), ids).into_column(),
-                    StringChunked::from_iter_values(
-                        "text".into(),
-                        texts.iter().map(String::as_str),
-                    )
-                    .into_column(),
-                ],
-            )
-            .unwrap_or_else(|e| panic!("{e}"))
-        };
-        let dense = frame((1..=3000).collect());
-        let sparse = frame(vec![7, 999_999, 123_456]);
-        let (d, s) = (
-            lookup(&dense, "id", "text").unwrap_or_else(|e| panic!("{e}")),
-            lookup(&sparse, "id", "text").unwrap_or_else(|e| panic!("{e}")),
-        );
+        let texts =
+            |ids: Vec<u32>| MinText::from_pairs(ids.into_iter().map(|i| (i, format!("t{i}"))));
+        let dense = texts((1..=3000).collect());
+        let sparse = texts(vec![7, 999_999, 123_456]);
+        let (d, s) = (lookup(&dense), lookup(&sparse));
         assert!(matches!(d, Lookup::Table(_)) && matches!(s, Lookup::Map(_)));
         assert_eq!(
             (d.get(1), d.get(3000), d.get(0), d.get(3001)),

@@ -25,16 +25,33 @@ fn counter(v: &serde_json::Value, key: &str) -> u64 {
     v[key].as_u64().unwrap_or_else(|| panic!("{key} in {v}"))
 }
 
+/// Runs `work` for each item on `servers` threads, each with its own moto
+/// server (its state apart from the others'): the cases are independent
+/// and mostly wait on moto and on retry backoff, so they overlap.
+fn on_servers<T: Sync>(servers: usize, items: &[T], work: impl Fn(&moto::Moto, &T) + Sync) {
+    std::thread::scope(|scope| {
+        for shard in 0..servers {
+            let work = &work;
+            scope.spawn(move || {
+                let moto = moto::Moto::start().expect("moto_server starts");
+                for item in items.iter().skip(shard).step_by(servers) {
+                    work(&moto, item);
+                }
+            });
+        }
+    });
+}
+
 #[test]
 fn up_diff_and_down_succeed_with_30_percent_of_calls_failing() {
-    let Some(moto) = moto::Moto::start() else {
+    if moto::Moto::start().is_none() {
         return;
-    };
-    for seed in [1, 2] {
+    }
+    on_servers(2, &[1, 2], |moto, seed| {
         moto.reset();
         moto.faults(&format!("rate=0.3&seed={seed}&reset=1"));
         for args in [&["up"][..], &["diff"], &["up"], &["down", "--yes"]] {
-            let out = run(&moto, args);
+            let out = run(moto, args);
             assert_eq!(
                 out.status.code(),
                 Some(0),
@@ -49,7 +66,7 @@ fn up_diff_and_down_succeed_with_30_percent_of_calls_failing() {
             "about 30 % of calls failed ({faulted} of {requests})"
         );
         // Nothing of the stack is left (the faults did not confuse down).
-        let diff = run(&moto, &["diff", "--json"]);
+        let diff = run(moto, &["diff", "--json"]);
         assert_eq!(diff.status.code(), Some(2), "{}", text(&diff));
         let plan: serde_json::Value = serde_json::from_slice(&diff.stdout).unwrap();
         assert!(
@@ -60,7 +77,7 @@ fn up_diff_and_down_succeed_with_30_percent_of_calls_failing() {
                 .all(|s| s["action"] == "create"),
             "{plan:#}"
         );
-    }
+    });
 }
 
 #[test]
@@ -78,10 +95,12 @@ fn an_up_killed_after_any_mutating_call_is_finished_by_the_next_plain_up() {
         "an up from nothing makes {total} mutating calls"
     );
 
-    for kill_after in 1..=total {
+    // Every call, none skipped; the cases spread over three servers.
+    let cases: Vec<u64> = (1..=total).collect();
+    on_servers(3, &cases, |moto, &kill_after| {
         moto.reset();
         moto.faults(&format!("kill_after={kill_after}&reset=1"));
-        let mut child = command(&moto, &["up"])
+        let mut child = command(moto, &["up"])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -95,19 +114,19 @@ fn an_up_killed_after_any_mutating_call_is_finished_by_the_next_plain_up() {
             "up was killed right after mutating call {kill_after} of {total}: {status:?}"
         );
         // The next plain up finishes the job: no --adopt, no unlock.
-        let next = run(&moto, &["up"]);
+        let next = run(moto, &["up"]);
         assert_eq!(
             next.status.code(),
             Some(0),
             "after a kill at call {kill_after}: {}",
             text(&next)
         );
-        let diff = run(&moto, &["diff"]);
+        let diff = run(moto, &["diff"]);
         assert_eq!(
             diff.status.code(),
             Some(0),
             "after a kill at call {kill_after}: {}",
             text(&diff)
         );
-    }
+    });
 }

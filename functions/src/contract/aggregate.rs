@@ -143,8 +143,7 @@ pub fn rank_promotions(rows: &ValidRows, top_n: usize) -> Result<Promotions, Con
         value.cont_slice()?,
     );
 
-    let kept = sorted.height().min(top_n.saturating_mul(sorted.height()));
-    let mut out = RankedColumns::with_capacity(kept);
+    let mut out = RankedColumns::with_capacity(sorted.height());
     let mut customers = 0u64;
     let mut order: Vec<usize> = Vec::new();
     let mut start = 0;

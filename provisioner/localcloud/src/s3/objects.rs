@@ -205,7 +205,8 @@ impl Store {
         data: &[u8],
         content_type: Option<&str>,
     ) -> Result<ObjectVersion> {
-        self.bucket(bucket)?;
+        // commit_object checks the bucket; an uncommitted scratch file is
+        // removed when dropped.
         let mut incoming = self.incoming_object()?;
         incoming.write(data)?;
         self.commit_object(incoming, bucket, key, content_type, None)
@@ -243,15 +244,9 @@ impl Store {
     ) -> Result<ObjectVersion> {
         let b = self.bucket(bucket)?;
         check_key(key)?;
-        let etag = match (etag, &incoming.md5) {
-            (Some(etag), _) => etag,
-            (None, Some(md5)) => hex(&md5.clone().finalize()),
-            (None, None) => {
-                return Err(StoreError::Invalid(
-                    "an object built from parts needs its ETag".into(),
-                ));
-            }
-        };
+        let etag = etag.or_else(|| incoming.md5_hex()).ok_or_else(|| {
+            StoreError::Invalid("an object built from parts needs its ETag".into())
+        })?;
         let tick = self.next_tick();
         let version_id = if b.versioning {
             self.new_version_id(tick)

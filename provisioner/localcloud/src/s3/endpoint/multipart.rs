@@ -62,13 +62,7 @@ impl LocalS3 {
                 "Part number must be an integer between 1 and 10000"
             ));
         }
-        let sent = sent_checksum(
-            &input.checksum_crc32,
-            &input.checksum_crc32c,
-            &input.checksum_crc64nvme,
-            &input.checksum_sha1,
-            &input.checksum_sha256,
-        );
+        let sent = sent_checksum!(input);
         let incoming = receive(&self.store, input.body, input.content_length, sent).await?;
         let [crc32, crc32c, crc64nvme, sha1, sha256] = checksum_fields(incoming.checksum.as_ref());
         let tag = incoming.md5_hex().unwrap_or_default();

@@ -163,13 +163,7 @@ impl S3 for LocalS3 {
         if !self.store.bucket_exists(&input.bucket) {
             return Err(store_error(StoreError::NoSuchBucket(input.bucket)));
         }
-        let sent = sent_checksum(
-            &input.checksum_crc32,
-            &input.checksum_crc32c,
-            &input.checksum_crc64nvme,
-            &input.checksum_sha1,
-            &input.checksum_sha256,
-        );
+        let sent = sent_checksum!(input);
         let incoming = receive(&self.store, input.body, input.content_length, sent).await?;
         let bucket = input.bucket;
         let v = self

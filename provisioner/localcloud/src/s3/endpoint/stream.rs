@@ -23,23 +23,23 @@ const IN_FLIGHT: usize = 16;
 /// Size of the chunks a GET reads from disk.
 const READ_CHUNK: usize = 1 << 20;
 
-/// The flexible checksum a request carries (`x-amz-checksum-*`), if any.
-pub(super) fn sent_checksum(
-    crc32: &Option<String>,
-    crc32c: &Option<String>,
-    crc64nvme: &Option<String>,
-    sha1: &Option<String>,
-    sha256: &Option<String>,
-) -> Option<Checksum> {
-    [
-        ("CRC32", crc32),
-        ("CRC32C", crc32c),
-        ("CRC64NVME", crc64nvme),
-        ("SHA1", sha1),
-        ("SHA256", sha256),
-    ]
-    .into_iter()
-    .find_map(|(algorithm, value)| {
+/// The flexible checksum a request carries (`x-amz-checksum-*`), if any,
+/// from an input with S3's five `checksum_*` fields (PutObject, UploadPart).
+macro_rules! sent_checksum {
+    ($input:expr) => {
+        first_checksum([
+            ("CRC32", &$input.checksum_crc32),
+            ("CRC32C", &$input.checksum_crc32c),
+            ("CRC64NVME", &$input.checksum_crc64nvme),
+            ("SHA1", &$input.checksum_sha1),
+            ("SHA256", &$input.checksum_sha256),
+        ])
+    };
+}
+pub(super) use sent_checksum;
+
+pub(super) fn first_checksum(fields: [(&str, &Option<String>); 5]) -> Option<Checksum> {
+    fields.into_iter().find_map(|(algorithm, value)| {
         value.as_ref().map(|value| Checksum {
             algorithm: algorithm.to_owned(),
             value: value.clone(),

@@ -412,3 +412,73 @@ async fn context_errors_say_what_to_fix() {
     let err = cloud.context().await.expect_err("no STS answer");
     assert!(err.to_string().contains("GetCallerIdentity"), "{err}");
 }
+
+/// A provider whose Athena client answers from `rules`.
+fn athena_cloud(rules: &[&Rule]) -> AwsCloud {
+    let config = sdk_config();
+    let mut clients = AwsClients::new(&config);
+    clients.athena = aws_sdk_athena::Client::from_conf(
+        aws_sdk_athena::config::Builder::from(&config)
+            .interceptor(interceptor(rules))
+            .build(),
+    );
+    AwsCloud::from_clients(clients, AwsOptions::fast())
+}
+
+fn execution(state: aws_sdk_athena::types::QueryExecutionState, reason: Option<&str>) -> aws_sdk_athena::operation::get_query_execution::GetQueryExecutionOutput {
+    use aws_sdk_athena::types::{QueryExecution, QueryExecutionStatus, StatementType};
+    aws_sdk_athena::operation::get_query_execution::GetQueryExecutionOutput::builder()
+        .query_execution(
+            QueryExecution::builder()
+                .query_execution_id("q-1")
+                .statement_type(StatementType::Dml)
+                .status(
+                    QueryExecutionStatus::builder()
+                        .state(state)
+                        .set_state_change_reason(reason.map(str::to_owned))
+                        .build(),
+                )
+                .build(),
+        )
+        .build()
+}
+
+/// moto's queries always succeed: a failed one, with Athena's reason, and
+/// the polling through QUEUED and RUNNING before it, are mocked.
+#[tokio::test]
+async fn a_failed_athena_query_is_an_error_with_athenas_reason_after_polling() {
+    use aws_sdk_athena::operation::start_query_execution::StartQueryExecutionOutput;
+    use aws_sdk_athena::types::QueryExecutionState as S;
+    use stackctl::provider::query::{Query, QueryTarget};
+    const REASON: &str = "line 1:8: mismatched input 'FORM'. Expecting: ',', 'FROM', <EOF>";
+    let start = mock!(aws_sdk_athena::Client::start_query_execution).then_output(|| {
+        StartQueryExecutionOutput::builder()
+            .query_execution_id("q-1")
+            .build()
+    });
+    let poll = mock!(aws_sdk_athena::Client::get_query_execution)
+        .sequence()
+        .output(|| execution(S::Queued, None))
+        .output(|| execution(S::Running, None))
+        .output(|| execution(S::Failed, Some(REASON)))
+        .build();
+    let results = mock!(aws_sdk_athena::Client::get_query_results).then_http_response(|| {
+        panic!("a failed query's results are not read")
+    });
+    let cloud = athena_cloud(&[&start, &poll, &results]);
+    let target = QueryTarget {
+        database: "cartpipe".into(),
+        workgroup: "cartpipe".into(),
+    };
+    let err = cloud
+        .query(&target, "SELECT x FORM carts")
+        .await
+        .expect_err("the query failed");
+    assert_eq!(
+        err.to_string(),
+        format!("Athena: the query failed: query q-1 failed: {REASON}")
+    );
+    assert_eq!(err.kind(), stackctl::provider::ErrorKind::Validation);
+    assert_eq!(poll.num_calls(), 3, "polled until it ended");
+    assert_eq!(results.num_calls(), 0);
+}

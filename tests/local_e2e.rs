@@ -18,6 +18,10 @@ use local::{object, stack_file, stackctl};
 
 const RAW: &str = "cartpipe-raw-000000000000-us-east-1";
 const CONSUMPTION: &str = "cartpipe-consumption-000000000000-us-east-1";
+/// The outputs' keys in the repo's stack.yaml: a folder each, for the
+/// catalog's tables.
+const AGGREGATE: &str = "aggregates/cart_aggregated_data.csv";
+const PROMOTION: &str = "promotions/promotion_data.csv";
 
 // ---- an independent computation of the contract, for all-valid input -------
 
@@ -38,7 +42,7 @@ fn quote(s: &str) -> String {
     }
 }
 
-fn expected(raw: &[u8], top_n: usize) -> (String, String) {
+pub(crate) fn expected(raw: &[u8], top_n: usize) -> (String, String) {
     #[derive(Default)]
     struct P {
         name: Option<String>,
@@ -129,7 +133,7 @@ fn expected(raw: &[u8], top_n: usize) -> (String, String) {
 
 // ---- serve --------------------------------------------------------------------
 
-struct Serve {
+pub(crate) struct Serve {
     child: Child,
     lines: mpsc::Receiver<String>,
     endpoint: String,
@@ -138,7 +142,7 @@ struct Serve {
 }
 
 impl Serve {
-    fn start(file: &Path) -> Serve {
+    pub(crate) fn start(file: &Path) -> Serve {
         Self::start_with(file, &[])
     }
 
@@ -181,7 +185,7 @@ impl Serve {
 
     /// Waits for `n` invocation lines of `function` (a deadline against a
     /// hang, not a timing assertion).
-    fn wait_for(&self, function: &str, n: usize) -> Vec<String> {
+    pub(crate) fn wait_for(&self, function: &str, n: usize) -> Vec<String> {
         let mut seen = Vec::new();
         while seen.len() < n {
             let line = self
@@ -195,7 +199,7 @@ impl Serve {
         seen
     }
 
-    fn s3(&self) -> aws_sdk_s3::Client {
+    pub(crate) fn s3(&self) -> aws_sdk_s3::Client {
         let config = aws_sdk_s3::config::Builder::new()
             .behavior_version(aws_sdk_s3::config::BehaviorVersion::latest())
             .region(aws_sdk_s3::config::Region::new("us-east-1"))
@@ -279,12 +283,12 @@ fn the_pipeline_runs_end_to_end_and_down_leaves_nothing() {
     );
     let (agg, promo) = expected(&raw, 10);
     assert_eq!(
-        String::from_utf8(object(&cloud, CONSUMPTION, "cart_aggregated_data.csv").unwrap())
+        String::from_utf8(object(&cloud, CONSUMPTION, AGGREGATE).unwrap())
             .unwrap(),
         agg
     );
     assert_eq!(
-        String::from_utf8(object(&cloud, CONSUMPTION, "promotion_data.csv").unwrap()).unwrap(),
+        String::from_utf8(object(&cloud, CONSUMPTION, PROMOTION).unwrap()).unwrap(),
         promo
     );
 
@@ -338,8 +342,8 @@ fn demo_runs_the_pipeline_and_points_at_its_outputs() {
     let cloud = dir.path().join("cloud");
     for (bucket, key) in [
         (RAW, "cart_abandonment_data.csv"),
-        (CONSUMPTION, "cart_aggregated_data.csv"),
-        (CONSUMPTION, "promotion_data.csv"),
+        (CONSUMPTION, AGGREGATE),
+        (CONSUMPTION, PROMOTION),
     ] {
         let object_line = format!("s3://{bucket}/{key}");
         let path = stdout
@@ -354,12 +358,20 @@ fn demo_runs_the_pipeline_and_points_at_its_outputs() {
             "{object_line}"
         );
     }
-    // The preview is the aggregate's header and first rows.
+    // The demo's query: printed as a command to rerun, its answer the
+    // aggregate's top rows, and how to ask another.
+    assert!(
+        stdout.contains("  stackctl query \"SELECT product_id, product_name, abandoned_carts, total_value FROM product_aggregates"),
+        "{stdout}"
+    );
     let aggregate =
-        String::from_utf8(object(&cloud, CONSUMPTION, "cart_aggregated_data.csv").unwrap())
-            .unwrap();
-    let first = aggregate.lines().nth(1).unwrap();
-    assert!(stdout.contains(&format!("  {first}\n")), "{stdout}");
+        String::from_utf8(object(&cloud, CONSUMPTION, AGGREGATE).unwrap()).unwrap();
+    for row in aggregate.lines().skip(1).take(5) {
+        let product = row.split(',').next().unwrap();
+        assert!(stdout.contains(&format!("\n{product}  ")), "{product}: {stdout}");
+    }
+    assert!(stdout.contains("(5 rows, "), "{stdout}");
+    assert!(stdout.contains("Ask your own"), "{stdout}");
     // A second demo is a no-op up and a second run.
     ok(stackctl(&file, &["demo"]));
 }
@@ -496,7 +508,7 @@ fn uploads_through_the_endpoint_trigger_the_pipeline_and_lose_nothing() {
         let agg = s3
             .get_object()
             .bucket(CONSUMPTION)
-            .key("cart_aggregated_data.csv")
+            .key(AGGREGATE)
             .send()
             .await
             .unwrap();

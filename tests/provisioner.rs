@@ -30,6 +30,8 @@ mod local_cloud;
 mod provider_contract;
 
 // The CLI, on each target.
+#[path = "aws_catalog.rs"]
+mod aws_catalog;
 #[path = "aws_faults.rs"]
 mod aws_faults;
 #[path = "aws_invoke.rs"]
@@ -40,6 +42,8 @@ mod aws_stack;
 mod data_safety;
 #[path = "local_e2e.rs"]
 mod local_e2e;
+#[path = "local_query.rs"]
+mod local_query;
 #[path = "local_runtime.rs"]
 mod local_runtime;
 #[path = "run_lock.rs"]

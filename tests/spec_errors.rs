@@ -106,6 +106,9 @@ bad_stacks! {
     syntax_error => "syntax-error.yaml",
     several_problems => "several-problems.yaml",
     build_profile => "build-profile.yaml",
+    catalog_names => "catalog-names.yaml",
+    catalog_locations => "catalog-locations.yaml",
+    catalog_missing => "catalog-missing.yaml",
 }
 
 #[test]
@@ -182,6 +185,49 @@ fn repo_stack_loads() {
         promotion.environment["TOP_N"],
         EnvValue::Literal("10".into())
     );
+
+    // The catalog: three tables, outputs in folders, results outside them.
+    let catalog = stack.catalog.as_ref().expect("the repo's stack has a catalog");
+    assert_eq!(catalog.database, "cartpipe");
+    assert_eq!(
+        (catalog.results.bucket.as_str(), catalog.results.prefix.as_str()),
+        ("consumption", "athena-results/")
+    );
+    let tables: Vec<(&str, &str, &str)> = catalog
+        .tables
+        .iter()
+        .map(|t| (t.name.as_str(), t.location.bucket.as_str(), t.location.prefix.as_str()))
+        .collect();
+    assert_eq!(
+        tables,
+        [
+            ("carts", "raw", ""),
+            ("product_aggregates", "consumption", "aggregates/"),
+            ("promotions", "consumption", "promotions/")
+        ]
+    );
+    let carts = catalog.table("carts").unwrap();
+    let columns: Vec<&str> = carts.columns.iter().map(|c| c.name.as_str()).collect();
+    // By position: the data contract's column order, as the generator writes.
+    assert_eq!(
+        columns,
+        [
+            "event_id", "abandoned_at", "customer_id", "customer_name", "customer_email",
+            "product_id", "product_name", "category", "quantity", "unit_price", "device",
+            "country"
+        ]
+    );
+    let ty = |t: &str, c: &str| {
+        catalog.table(t).unwrap().columns.iter().find(|x| x.name == c).unwrap().ty.to_string()
+    };
+    assert_eq!(ty("carts", "unit_price"), "decimal(12,2)");
+    assert_eq!(ty("carts", "quantity"), "bigint");
+    assert_eq!(ty("promotions", "rank"), "bigint");
+    assert_eq!(ty("product_aggregates", "first_abandoned_at"), "string");
+    let env = stack.environment("processor", "111122223333", "eu-west-1");
+    assert_eq!(env["AGGREGATE_KEY"], "aggregates/cart_aggregated_data.csv");
+    let env = stack.environment("promotion", "111122223333", "eu-west-1");
+    assert_eq!(env["PROMOTION_KEY"], "promotions/promotion_data.csv");
 
     // Names.
     let n = stack.names("111122223333", "eu-west-1");

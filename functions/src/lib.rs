@@ -11,6 +11,7 @@
 
 pub mod contract;
 pub mod generate;
+pub mod glibc;
 pub mod handlers;
 pub mod s3;
 

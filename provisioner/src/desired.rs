@@ -177,6 +177,40 @@ pub fn desired(
         n.lambda.sort();
         out.push(Resource::Notification(n));
     }
+    if let Some(catalog) = &stack.catalog {
+        let location = |l: &crate::spec::Location| format!("s3://{}/{}", bucket_name(&l.bucket), l.prefix);
+        out.push(Resource::Database(Database {
+            name: catalog.database.clone(),
+            description: Some(format!("The tables of stackctl stack {}", stack.name)),
+            tags: tags.clone(),
+        }));
+        for t in &catalog.tables {
+            out.push(Resource::Table(Table {
+                database: catalog.database.clone(),
+                name: t.name.clone(),
+                location: location(&t.location),
+                columns: t
+                    .columns
+                    .iter()
+                    .map(|c| Column {
+                        name: c.name.clone(),
+                        ty: c.ty.glue_name(),
+                    })
+                    .collect(),
+                format: TableFormat::csv(),
+                tags: tags.clone(),
+            }));
+        }
+        out.push(Resource::Workgroup(Workgroup {
+            name: stack.workgroup_name(),
+            output_location: Some(location(&catalog.results)),
+            // Results are data: encrypted like the buckets (SSE-S3), and
+            // the workgroup's settings win over a client's.
+            encryption: Some("SSE_S3".into()),
+            enforce_configuration: true,
+            tags: tags.clone(),
+        }));
+    }
     out
 }
 

@@ -11,7 +11,9 @@ use serde::Serialize;
 
 use crate::apply::{Progress, StepResult};
 use crate::plan::{Action, Plan, Step};
+use crate::model::human_bytes;
 use crate::provider::ApiStats;
+use crate::provider::query::QueryResult;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
@@ -83,6 +85,21 @@ impl Printer {
                     eprintln!("  caused by: {cause}");
                 }
             }
+        }
+    }
+
+    /// A query's rows: a table (the summary after it), CSV (the summary on
+    /// stderr, so stdout is the file) or JSON.
+    pub fn query(&self, result: &QueryResult, format: QueryFormat) {
+        match format {
+            QueryFormat::Table => self.line(&format!("{}", QueryTable(result))),
+            QueryFormat::Csv => {
+                let mut out = std::io::stdout().lock();
+                let _ = write_csv(&mut out, result);
+                let _ = out.flush();
+                self.note(QuerySummary(result));
+            }
+            QueryFormat::Json => Printer::new(Format::Json, self.verbose).result(&QueryJson(result)),
         }
     }
 
@@ -281,6 +298,107 @@ fn short(v: &str) -> String {
 }
 
 /// `--stats`: API calls by operation.
+/// How `stackctl query` prints rows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum QueryFormat {
+    /// Aligned columns, NULL shown as `NULL`, a summary line after.
+    Table,
+    /// RFC 4180 CSV with a header row (NULL as an empty field).
+    Csv,
+    /// The columns, the rows as arrays (NULL as null), engine and bytes scanned.
+    Json,
+}
+
+/// A query result as aligned columns, numbers right-aligned.
+pub struct QueryTable<'a>(pub &'a QueryResult);
+
+fn is_numeric(ty: &str) -> bool {
+    let base = ty.split('(').next().unwrap_or_default();
+    matches!(
+        base,
+        "tinyint" | "smallint" | "integer" | "int" | "bigint" | "real" | "float" | "double" | "decimal"
+    )
+}
+
+impl fmt::Display for QueryTable<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let r = self.0;
+        let text = |v: &Option<String>| v.clone().unwrap_or_else(|| "NULL".to_owned());
+        let mut widths: Vec<usize> = r.columns.iter().map(|c| c.name.chars().count()).collect();
+        for row in &r.rows {
+            for (w, v) in widths.iter_mut().zip(row) {
+                *w = (*w).max(text(v).chars().count());
+            }
+        }
+        let numeric: Vec<bool> = r.columns.iter().map(|c| is_numeric(&c.ty)).collect();
+        let line = |f: &mut fmt::Formatter<'_>, cells: Vec<String>| -> fmt::Result {
+            let mut parts = Vec::with_capacity(cells.len());
+            for (i, cell) in cells.into_iter().enumerate() {
+                let w = widths.get(i).copied().unwrap_or(0);
+                parts.push(if numeric.get(i).copied().unwrap_or(false) {
+                    format!("{cell:>w$}")
+                } else {
+                    format!("{cell:<w$}")
+                });
+            }
+            writeln!(f, "{}", parts.join("  ").trim_end())
+        };
+        if !r.columns.is_empty() {
+            line(f, r.columns.iter().map(|c| c.name.clone()).collect())?;
+            writeln!(
+                f,
+                "{}",
+                widths.iter().map(|w| "-".repeat(*w)).collect::<Vec<_>>().join("  ")
+            )?;
+        }
+        for row in &r.rows {
+            line(f, row.iter().map(text).collect())?;
+        }
+        write!(f, "{}", QuerySummary(r))
+    }
+}
+
+/// `3 rows · 1.2 MB scanned · Athena (query 1234-…)`.
+pub struct QuerySummary<'a>(pub &'a QueryResult);
+
+impl fmt::Display for QuerySummary<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let r = self.0;
+        let n = r.rows.len();
+        write!(f, "({n} row{}", if n == 1 { "" } else { "s" })?;
+        if let Some(b) = r.scanned_bytes {
+            write!(f, ", {} scanned", human_bytes(b))?;
+        }
+        write!(f, "; {}", r.engine)?;
+        if let Some(id) = &r.query_id {
+            write!(f, ", query {id}")?;
+        }
+        write!(f, ")")
+    }
+}
+
+fn write_csv(out: &mut impl Write, r: &QueryResult) -> csv::Result<()> {
+    let mut w = csv::WriterBuilder::new()
+        .terminator(csv::Terminator::Any(b'\n'))
+        .from_writer(out);
+    w.write_record(r.columns.iter().map(|c| c.name.as_str()))?;
+    for row in &r.rows {
+        w.write_record(row.iter().map(|v| v.as_deref().unwrap_or("")))?;
+    }
+    w.flush()?;
+    Ok(())
+}
+
+/// `--format json`: the result as it is, with the summary's facts.
+#[derive(Serialize)]
+struct QueryJson<'a>(&'a QueryResult);
+
+impl fmt::Display for QueryJson<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", QuerySummary(self.0))
+    }
+}
+
 pub struct StatsView<'a>(pub &'a ApiStats);
 
 impl fmt::Display for StatsView<'_> {

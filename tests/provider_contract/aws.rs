@@ -294,6 +294,156 @@ impl Moto {
         }
     }
 
+    async fn drift_database(&self, live: &Database, d: &Database) {
+        use aws_sdk_glue::types::DatabaseInput;
+        let glue = &self.raw.glue;
+        for field in live.changes_to(d).iter() {
+            match field {
+                DatabaseField::Description => {
+                    let input = DatabaseInput::builder()
+                        .name(&d.name)
+                        .set_description(d.description.clone())
+                        .build()
+                        .unwrap();
+                    glue.update_database()
+                        .name(&d.name)
+                        .database_input(input)
+                        .send()
+                        .await
+                        .expect("UpdateDatabase");
+                }
+                DatabaseField::Tags => {
+                    let arn = self.ctx.database_arn(&d.name);
+                    let (set, remove) = tag_delta(&live.tags, &d.tags);
+                    if !set.is_empty() {
+                        glue.tag_resource()
+                            .resource_arn(&arn)
+                            .set_tags_to_add(Some(set.into_iter().collect::<HashMap<_, _>>()))
+                            .send()
+                            .await
+                            .expect("TagResource");
+                    }
+                    if !remove.is_empty() {
+                        glue.untag_resource()
+                            .resource_arn(&arn)
+                            .set_tags_to_remove(Some(remove))
+                            .send()
+                            .await
+                            .expect("UntagResource");
+                    }
+                }
+            }
+        }
+    }
+
+    /// Glue has one call for a table's definition: UpdateTable, as the
+    /// console's "Edit schema" makes it.
+    async fn drift_table(&self, d: &Table) {
+        use aws_sdk_glue::types::{Column as GlueColumn, SerDeInfo, StorageDescriptor, TableInput};
+        let mut parameters: HashMap<String, String> = d.format.parameters.clone().into_iter().collect();
+        parameters.extend(d.tags.clone());
+        let columns = d
+            .columns
+            .iter()
+            .map(|c| GlueColumn::builder().name(&c.name).r#type(&c.ty).build().unwrap())
+            .collect();
+        let input = TableInput::builder()
+            .name(&d.name)
+            .table_type(&d.format.table_type)
+            .set_parameters(Some(parameters))
+            .storage_descriptor(
+                StorageDescriptor::builder()
+                    .set_columns(Some(columns))
+                    .location(&d.location)
+                    .input_format(&d.format.input_format)
+                    .output_format(&d.format.output_format)
+                    .serde_info(
+                        SerDeInfo::builder()
+                            .serialization_library(&d.format.serde)
+                            .set_parameters(Some(d.format.serde_parameters.clone().into_iter().collect()))
+                            .build(),
+                    )
+                    .build(),
+            )
+            .build()
+            .unwrap();
+        self.raw
+            .glue
+            .update_table()
+            .database_name(&d.database)
+            .table_input(input)
+            .send()
+            .await
+            .expect("UpdateTable");
+    }
+
+    async fn drift_workgroup(&self, live: &Workgroup, d: &Workgroup) {
+        use aws_sdk_athena::types::{
+            EncryptionConfiguration, EncryptionOption, ResultConfigurationUpdates, Tag,
+            WorkGroupConfigurationUpdates,
+        };
+        let athena = &self.raw.athena;
+        let changes = live.changes_to(d);
+        if changes.iter().any(|f| f != WorkgroupField::Tags) {
+            let mut results = ResultConfigurationUpdates::builder();
+            if changes.contains(WorkgroupField::OutputLocation) {
+                results = match &d.output_location {
+                    Some(l) => results.output_location(l),
+                    None => results.remove_output_location(true),
+                };
+            }
+            if changes.contains(WorkgroupField::Encryption) {
+                results = match &d.encryption {
+                    Some(e) => results.encryption_configuration(
+                        EncryptionConfiguration::builder()
+                            .encryption_option(EncryptionOption::from(e.as_str()))
+                            .build()
+                            .unwrap(),
+                    ),
+                    None => results.remove_encryption_configuration(true),
+                };
+            }
+            let mut updates =
+                WorkGroupConfigurationUpdates::builder().result_configuration_updates(results.build());
+            if changes.contains(WorkgroupField::EnforceConfiguration) {
+                updates = updates.enforce_work_group_configuration(d.enforce_configuration);
+            }
+            athena
+                .update_work_group()
+                .work_group(&d.name)
+                .configuration_updates(updates.build())
+                .send()
+                .await
+                .expect("UpdateWorkGroup");
+        }
+        if changes.contains(WorkgroupField::Tags) {
+            let arn = self.ctx.workgroup_arn(&d.name);
+            let (set, remove) = tag_delta(&live.tags, &d.tags);
+            if !set.is_empty() {
+                let tags = set
+                    .into_iter()
+                    .map(|(k, v)| Tag::builder().key(k).value(v).build())
+                    .collect();
+                athena
+                    .tag_resource()
+                    .resource_arn(&arn)
+                    .set_tags(Some(tags))
+                    .send()
+                    .await
+                    .expect("TagResource");
+            }
+            if !remove.is_empty() {
+                athena
+                    .untag_resource()
+                    .resource_arn(&arn)
+                    .set_tag_keys(Some(remove))
+                    .send()
+                    .await
+                    .expect("UntagResource");
+            }
+        }
+    }
+
     async fn drift_function(&self, live: &Function, d: &Function) {
         use aws_sdk_lambda::types::{Architecture, Environment, Runtime};
         let (lambda, name) = (&self.raw.lambda, d.name.as_str());
@@ -539,6 +689,9 @@ impl Target for Moto {
             (Resource::Notification(_), Resource::Notification(d)) => {
                 self.drift_notification(d).await;
             }
+            (Resource::Database(l), Resource::Database(d)) => self.drift_database(l, d).await,
+            (Resource::Table(_), Resource::Table(d)) => self.drift_table(d).await,
+            (Resource::Workgroup(l), Resource::Workgroup(d)) => self.drift_workgroup(l, d).await,
             (l, d) => panic!("drift from {} to {}", l.id(), d.id()),
         }
     }
@@ -588,4 +741,19 @@ async fn permission() {
 #[tokio::test(flavor = "multi_thread")]
 async fn notification() {
     run::<Notification>("pc-note").await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn database() {
+    run::<Database>("pc-database").await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn table() {
+    run::<Table>("pc-table").await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn workgroup() {
+    run::<Workgroup>("pc-workgroup").await;
 }

@@ -244,3 +244,87 @@ impl Case for Notification {
         None
     }
 }
+
+impl Case for Database {
+    fn vary(&self, field: DatabaseField, _: &Aux) -> Self {
+        let mut d = self.clone();
+        match field {
+            DatabaseField::Description => {
+                d.description = Some(format!("{} (changed)", d.description.unwrap_or_default()));
+            }
+            DatabaseField::Tags => d.tags = with_extra_tag(&d.tags),
+        }
+        d
+    }
+
+    fn renamed(&self, name: &str, owner: &str) -> Option<Self> {
+        Some(Database {
+            name: name.into(),
+            tags: owned(&self.tags, owner),
+            ..self.clone()
+        })
+    }
+}
+
+impl Case for Table {
+    fn vary(&self, field: TableField, _: &Aux) -> Self {
+        let mut t = self.clone();
+        match field {
+            TableField::Location => t.location = format!("{}elsewhere/", t.location),
+            TableField::Columns => t.columns.push(Column {
+                name: "contract_extra".into(),
+                ty: "bigint".into(),
+            }),
+            TableField::Format => {
+                t.format
+                    .parameters
+                    .insert("skip.header.line.count".into(), "0".into());
+            }
+            // A table's only tag is its owner mark (a table parameter: Glue
+            // tables take no tags), so the variant is another owner.
+            TableField::Tags => t.tags = owned(&t.tags, "someone-else"),
+        }
+        t
+    }
+
+    /// `name` is `database.table`.
+    fn renamed(&self, name: &str, owner: &str) -> Option<Self> {
+        let (database, table) = name.split_once('.').expect("database.table");
+        Some(Table {
+            database: database.into(),
+            name: table.into(),
+            tags: owned(&self.tags, owner),
+            ..self.clone()
+        })
+    }
+}
+
+impl Case for Workgroup {
+    fn vary(&self, field: WorkgroupField, _: &Aux) -> Self {
+        let mut w = self.clone();
+        match field {
+            WorkgroupField::OutputLocation => {
+                w.output_location = w.output_location.map(|l| format!("{l}elsewhere/"));
+            }
+            WorkgroupField::Encryption => {
+                w.encryption = match w.encryption {
+                    Some(_) => None,
+                    None => Some("SSE_S3".into()),
+                };
+            }
+            WorkgroupField::EnforceConfiguration => {
+                w.enforce_configuration = !w.enforce_configuration;
+            }
+            WorkgroupField::Tags => w.tags = with_extra_tag(&w.tags),
+        }
+        w
+    }
+
+    fn renamed(&self, name: &str, owner: &str) -> Option<Self> {
+        Some(Workgroup {
+            name: name.into(),
+            tags: owned(&self.tags, owner),
+            ..self.clone()
+        })
+    }
+}

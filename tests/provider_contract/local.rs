@@ -61,6 +61,9 @@ impl Target for Local {
     async fn drift(&self, _live: &Resource, drifted: &Resource) {
         let mut v = serde_json::to_value(drifted).expect("JSON");
         v.as_object_mut().expect("object").remove("kind");
+        if let Resource::Table(_) = drifted {
+            v = glue_record(v);
+        }
         let path = self
             .cloud
             .store()
@@ -68,6 +71,24 @@ impl Target for Local {
         std::fs::write(&path, serde_json::to_string_pretty(&v).expect("JSON"))
             .unwrap_or_else(|e| panic!("edit {}: {e}", path.display()));
     }
+}
+
+/// A table as the local Glue stores it: the format's fields at the top,
+/// the owner mark among the table parameters (Glue tables have no tags).
+fn glue_record(mut v: serde_json::Value) -> serde_json::Value {
+    let o = v.as_object_mut().expect("object");
+    let serde_json::Value::Object(format) = o.remove("format").expect("format") else {
+        panic!("format is an object");
+    };
+    let tags = o.remove("tags").expect("tags");
+    for (k, x) in format {
+        o.insert(k, x);
+    }
+    let params = o["parameters"].as_object_mut().expect("parameters");
+    for (k, x) in tags.as_object().expect("tags") {
+        params.insert(k.clone(), x.clone());
+    }
+    v
 }
 
 async fn run<R: Case>()
@@ -110,4 +131,19 @@ async fn permission() {
 #[tokio::test]
 async fn notification() {
     run::<Notification>().await;
+}
+
+#[tokio::test]
+async fn database() {
+    run::<Database>().await;
+}
+
+#[tokio::test]
+async fn table() {
+    run::<Table>().await;
+}
+
+#[tokio::test]
+async fn workgroup() {
+    run::<Workgroup>().await;
 }

@@ -1,6 +1,6 @@
 //! One provider contract, every target: the suite in `suite`, written once
 //! and generic over the target and the resource kind, runs for each of the
-//! seven kinds on the local cloud (`local::*`) and on moto's server through
+//! ten kinds on the local cloud (`local::*`) and on moto's server through
 //! the real SDK (`aws::*`). `cases` gives each kind's field variants.
 //!
 //! What is particular to one target stays with that target's tests:

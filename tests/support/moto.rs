@@ -7,7 +7,7 @@
 //! A watchdog process kills either once the test binary exits.
 //!
 //! The server runs in moto's own Python with [`PATCHES`] applied first:
-//! three moto 5.2 behaviours that no stack could pass otherwise (see there).
+//! moto 5.2 behaviours that differ from AWS's where a stack meets them (see there).
 //! If the patched start fails (moto's internals moved), the plain
 //! `moto_server` is started instead and the log says why.
 //!
@@ -31,9 +31,9 @@ use aws_sdk_s3::config::{Credentials, SharedCredentialsProvider};
 pub const ACCOUNT: &str = "123456789012";
 
 /// Run before moto's server starts (moto 5.2.x; each patch is skipped with a
-/// warning in the log when moto's internals differ). The first three make
-/// moto answer as AWS does; the fourth is a test instrument, fault injection
-/// between the SDK and moto (see [`Moto::faults`]):
+/// warning in the log when moto's internals differ). All but the fourth
+/// make moto answer as AWS does; the fourth is a test instrument, fault
+/// injection between the SDK and moto (see [`Moto::faults`]):
 ///
 /// 1. GetBucketNotificationConfiguration never returns the
 ///    `EventBridgeConfiguration` moto stored, so a bucket sending events to
@@ -45,6 +45,13 @@ pub const ACCOUNT: &str = "123456789012";
 ///    requests: such statements are left out.
 /// 3. UpdateFunctionCode ignores `Architectures`, which AWS applies, so an
 ///    architecture change never converged. The patch applies it.
+/// 5. Glue's DeleteDatabase keeps the database's tags for the next database
+///    of that name; AWS drops them.
+/// 6. Athena has no UpdateWorkGroup, keeps a deleted workgroup's tags, and
+///    fails ListTagsForResource of an untagged workgroup; AWS has the call,
+///    drops the tags, and answers an empty list.
+/// 7. Athena's GetQueryResults returns every row in one answer; AWS pages
+///    them, 1000 rows at most per page.
 pub const PATCHES: &str = r#"
 import json, re, sys
 
@@ -123,6 +130,108 @@ try:
     print("stackctl moto harness: UpdateFunctionCode Architectures patched", file=sys.stderr, flush=True)
 except Exception as e:
     _warn("UpdateFunctionCode Architectures", e)
+
+# 5. Glue's DeleteDatabase leaves the database's tags in moto's tagger
+#    (moto 5.2), and a new database of the same name gets them: a database
+#    someone else re-created would read as the stack's. AWS drops a
+#    resource's tags with it. The patch drops them.
+try:
+    from moto.glue.models import GlueBackend
+
+    _delete_database = GlueBackend.delete_database
+
+    def delete_database(self, database_name):
+        _delete_database(self, database_name)
+        arn = f"arn:aws:glue:{self.region_name}:{self.account_id}:database/{database_name}"
+        self.tagger.delete_all_tags_for_resource(arn)
+
+    GlueBackend.delete_database = delete_database
+    print("stackctl moto harness: Glue DeleteDatabase tags patched", file=sys.stderr, flush=True)
+except Exception as e:
+    _warn("Glue DeleteDatabase tags", e)
+
+# 6. Athena (moto 5.2) has no UpdateWorkGroup, which AWS has (the API
+#    reference: ConfigurationUpdates, with ResultConfigurationUpdates'
+#    OutputLocation / RemoveOutputLocation and EncryptionConfiguration /
+#    RemoveEncryptionConfiguration, and EnforceWorkGroupConfiguration), so
+#    no workgroup drift could be repaired; DeleteWorkGroup keeps the
+#    workgroup's tags for a new one of that name; and ListTagsForResource
+#    of an untagged workgroup is an error where AWS answers an empty list.
+#    The patch adds the call and answers as AWS does.
+try:
+    from moto.athena.models import AthenaBackend
+    from moto.athena.responses import AthenaResponse
+
+    def update_work_group(self):
+        name = self._get_param("WorkGroup")
+        wg = self.athena_backend.work_groups.get(name)
+        if wg is None:
+            return self.error(f"WorkGroup {name} is not found.", 400)
+        updates = self._get_param("ConfigurationUpdates") or {}
+        results = updates.get("ResultConfigurationUpdates") or {}
+        config = wg.configuration.setdefault("ResultConfiguration", {})
+        if results.get("RemoveOutputLocation"):
+            config.pop("OutputLocation", None)
+        if "OutputLocation" in results:
+            config["OutputLocation"] = results["OutputLocation"]
+        if results.get("RemoveEncryptionConfiguration"):
+            config.pop("EncryptionConfiguration", None)
+        if "EncryptionConfiguration" in results:
+            config["EncryptionConfiguration"] = results["EncryptionConfiguration"]
+        if "EnforceWorkGroupConfiguration" in updates:
+            wg.configuration["EnforceWorkGroupConfiguration"] = updates["EnforceWorkGroupConfiguration"]
+        if self._get_param("Description") is not None:
+            wg.description = self._get_param("Description")
+        return "{}"
+
+    AthenaResponse.update_work_group = update_work_group
+
+    _delete_work_group = AthenaBackend.delete_work_group
+
+    def delete_work_group(self, name):
+        wg = self.work_groups.get(name)
+        _delete_work_group(self, name)
+        if wg is not None:
+            self.tagger.delete_all_tags_for_resource(wg.arn)
+
+    AthenaBackend.delete_work_group = delete_work_group
+
+    _list_tags = AthenaResponse.list_tags_for_resource
+
+    def list_tags_for_resource(self):
+        arn = self._get_param("ResourceARN") or ""
+        name = arn.split(":workgroup/", 1)[-1]
+        if ":workgroup/" in arn and name in self.athena_backend.work_groups:
+            return json.dumps(self.athena_backend.list_tags_for_resource(arn) or {"Tags": []})
+        return _list_tags(self)
+
+    AthenaResponse.list_tags_for_resource = list_tags_for_resource
+    print("stackctl moto harness: Athena UpdateWorkGroup and workgroup tags patched", file=sys.stderr, flush=True)
+except Exception as e:
+    _warn("Athena UpdateWorkGroup and workgroup tags", e)
+
+# 7. Athena's GetQueryResults answers every row at once in moto 5.2; AWS
+#    pages them (MaxResults, at most and by default 1000; NextToken). The
+#    patch pages as AWS does, so a client that stops after one page fails.
+try:
+    from moto.athena.responses import AthenaResponse
+
+    _get_results = AthenaResponse.get_query_results
+
+    def get_query_results(self):
+        body = json.loads(_get_results(self))
+        rows = body.get("ResultSet", {}).get("Rows", [])
+        size = min(int(self._get_param("MaxResults") or 1000), 1000)
+        start = int(self._get_param("NextToken") or 0)
+        body["ResultSet"]["Rows"] = rows[start:start + size]
+        if start + size < len(rows):
+            body["NextToken"] = str(start + size)
+        return json.dumps(body)
+
+    AthenaResponse.get_query_results = get_query_results
+    print("stackctl moto harness: Athena GetQueryResults paging patched", file=sys.stderr, flush=True)
+except Exception as e:
+    _warn("Athena GetQueryResults paging", e)
 
 # 4. Faults between the SDK and moto (tests/aws_faults.rs), off until a
 #    test turns them on through `POST /stackctl-faults?...`:
@@ -456,6 +565,38 @@ impl Moto {
                 self.log_text()
             )
         })
+    }
+
+    /// Queues canned Athena results (moto runs no SQL): each next query
+    /// execution's GetQueryResults answers the next of `results`, each
+    /// `{"rows": [...], "column_info": [...]}` as Athena's ResultSet has
+    /// them (`POST /moto-api/static/athena/query-results`).
+    pub fn queue_athena_results(&self, region: &str, results: serde_json::Value) {
+        let addr = self.endpoint.trim_start_matches("http://");
+        let body = serde_json::json!({
+            "account_id": ACCOUNT,
+            "region": region,
+            "results": results,
+        })
+        .to_string();
+        let mut stream = TcpStream::connect(addr).expect("connect to moto");
+        stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .expect("timeout");
+        write!(
+            stream,
+            "POST /moto-api/static/athena/query-results HTTP/1.0\r\nHost: {addr}\r\n\
+             Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        )
+        .expect("write");
+        let mut response = String::new();
+        stream.read_to_string(&mut response).expect("read");
+        assert!(
+            response.lines().next().unwrap_or_default().contains("201")
+                || response.lines().next().unwrap_or_default().contains("200"),
+            "moto refused the canned Athena results: {response}"
+        );
     }
 
     /// Forgets every resource (`POST /moto-api/reset`).

@@ -1,5 +1,5 @@
-//! An embedded fake AWS for one machine: S3, Lambda, EventBridge, IAM and
-//! CloudWatch Logs, kept as plain files in one directory and served on
+//! An embedded fake AWS for one machine: S3, Lambda, EventBridge, IAM,
+//! CloudWatch Logs, Glue and Athena, kept as plain files in one directory and served on
 //! 127.0.0.1, so a stack runs end to end with no account.
 //!
 //! Like moto, it is one module per service, each with what it stores (its
@@ -14,6 +14,8 @@
 //!   matching;
 //! - [`iam`]: roles and identity-policy evaluation;
 //! - [`logs`]: log groups and their events;
+//! - [`glue`]: the Data Catalog's databases and tables over bucket prefixes;
+//! - [`athena`]: workgroups, and SQL over a database's tables;
 //! - [`routing`]: which functions a write triggers, with which event;
 //! - [`running`]: the cloud running: the endpoint, the runtime, and each
 //!   write's deliveries, with the cascade tracked.
@@ -21,8 +23,10 @@
 //! It knows nothing of its clients: a provisioner writes records with
 //! [`store::Store::put`] as it would call AWS's APIs.
 
+pub mod athena;
 pub mod clock;
 pub mod events;
+pub mod glue;
 mod http;
 pub mod iam;
 pub mod lambda;

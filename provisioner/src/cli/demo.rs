@@ -1,6 +1,6 @@
 //! `stackctl demo`: the quick start in one command. On the local target:
 //! `up`, then `invoke generator` (1,000 seeded rows) and its cascade, then
-//! where the outputs are and how to read them.
+//! where the outputs are, one query over the catalog, and how to ask more.
 
 use std::fmt;
 use std::process::ExitCode;
@@ -9,8 +9,9 @@ use anyhow::bail;
 use serde::Serialize;
 
 use super::Session;
-use crate::output::Printer;
+use crate::output::{Printer, QueryTable};
 use crate::provider::functions::{CascadeReport, Invocation};
+use crate::provider::query::{Query, QueryResult, QueryTarget};
 use crate::spec::Target;
 
 #[derive(Debug, Serialize)]
@@ -19,7 +20,14 @@ pub struct DemoReport {
     /// `s3://bucket/key` → the file holding its latest version.
     pub outputs: Vec<(String, String)>,
     pub preview: Vec<String>,
+    /// The demo's query over the catalog and its answer, when the stack
+    /// declares the tables it reads.
+    pub query: Option<(String, QueryResult)>,
 }
+
+/// The demo's question: the top five products by abandoned value.
+pub const DEMO_QUERY: &str = "SELECT product_id, product_name, abandoned_carts, total_value \
+     FROM product_aggregates ORDER BY total_value DESC, product_id LIMIT 5";
 
 impl fmt::Display for DemoReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -31,9 +39,23 @@ impl fmt::Display for DemoReport {
         for (object, path) in &self.outputs {
             writeln!(f, "  {object}\n    {path}")?;
         }
-        writeln!(f, "\nTop products by abandoned value:")?;
-        for line in &self.preview {
-            writeln!(f, "  {line}")?;
+        match &self.query {
+            Some((sql, result)) => {
+                writeln!(f, "\nTop products by abandoned value:\n  stackctl query \"{sql}\"\n")?;
+                write!(f, "{}", QueryTable(result))?;
+                writeln!(
+                    f,
+                    "\n\nAsk your own (tables: carts, product_aggregates, promotions), e.g.\n  \
+                     stackctl query \"SELECT customer_id, product_id, abandoned_value FROM promotions \
+                     WHERE rank = 1 ORDER BY abandoned_value DESC LIMIT 10\""
+                )?;
+            }
+            None => {
+                writeln!(f, "\nTop products by abandoned value:")?;
+                for line in &self.preview {
+                    writeln!(f, "  {line}")?;
+                }
+            }
         }
         writeln!(
             f,
@@ -86,10 +108,26 @@ pub async fn run(session: &Session, printer: &Printer) -> anyhow::Result<ExitCod
         }
     }
     let failed = cascade.failed;
+    let reads_aggregates = session
+        .stack
+        .catalog
+        .as_ref()
+        .filter(|c| c.table("product_aggregates").is_some());
+    let query = match reads_aggregates {
+        Some(catalog) if failed == 0 => {
+            let target = QueryTarget {
+                database: catalog.database.clone(),
+                workgroup: session.stack.workgroup_name(),
+            };
+            Some((DEMO_QUERY.to_owned(), cloud.query(&target, DEMO_QUERY).await?))
+        }
+        _ => None,
+    };
     printer.result(&DemoReport {
         cascade,
         outputs,
         preview,
+        query,
     });
     Ok(if failed > 0 {
         ExitCode::from(1)

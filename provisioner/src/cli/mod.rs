@@ -7,6 +7,7 @@ mod down;
 mod invoke;
 mod locking;
 mod logs;
+mod query;
 mod saved;
 mod serve;
 mod session;
@@ -18,7 +19,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-use crate::output::{Format, Printer};
+use crate::output::{Format, Printer, QueryFormat};
 
 pub use invoke::payload;
 pub use session::Session;
@@ -134,6 +135,15 @@ pub enum Command {
         #[arg(long, value_name = "MINUTES")]
         since: Option<u64>,
     },
+    /// Run SQL over the stack's catalog (Athena on AWS, polars' SQL on the
+    /// local target), e.g. `stackctl query "SELECT count(*) FROM carts"`.
+    Query {
+        /// One SQL statement, over the tables of stack.yaml's `catalog`.
+        sql: String,
+        /// How to print the rows (`--json` is `--format json`).
+        #[arg(long, value_enum, default_value_t = QueryFormat::Table)]
+        format: QueryFormat,
+    },
     /// The quick start: `up` on the local target, run the pipeline on 1,000
     /// generated rows, and show where the outputs are.
     Demo,
@@ -243,6 +253,10 @@ async fn run(cli: Cli, printer: &Printer) -> anyhow::Result<ExitCode> {
             follow,
             since,
         } => logs::run(&session, printer, function, *follow, *since).await,
+        Command::Query { sql, format } => {
+            let format = if cli.json { QueryFormat::Json } else { *format };
+            query::run(&session, printer, sql, format).await
+        }
         Command::Serve { port } => serve::run(&session, printer, *port).await,
         Command::Demo => demo::run(&session, printer).await,
     }

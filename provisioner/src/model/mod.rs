@@ -20,21 +20,30 @@ use serde::{Deserialize, Serialize};
 
 mod bucket;
 mod contents;
+mod database;
 mod function;
 mod log_group;
 mod notification;
 mod permission;
 mod role;
 mod rule;
+mod table;
+mod workgroup;
 
 pub use bucket::{Bucket, BucketField};
 pub use contents::{BucketContents, human_bytes, thousands};
+pub use database::{Database, DatabaseField};
 pub use function::{Function, FunctionField};
 pub use log_group::{LogGroup, LogGroupField};
 pub use notification::{LambdaNotification, Notification, NotificationField};
 pub use permission::{Permission, PermissionField};
 pub use role::{Role, RoleField};
 pub use rule::{Rule, RuleField};
+pub use table::{
+    CSV_INPUT_FORMAT, CSV_OUTPUT_FORMAT, CSV_SERDE, Column, TABLE_PARAMETERS, Table, TableField,
+    TableFormat,
+};
+pub use workgroup::{Workgroup, WorkgroupField};
 
 /// The tag that marks what a stack owns; there is no other record.
 pub const OWNER_TAG: &str = "stackctl:stack";
@@ -72,6 +81,9 @@ macro_rules! with_kinds {
             Rule = "rule",
             Permission = "permission",
             Notification = "notification",
+            Database = "database",
+            Table = "table",
+            Workgroup = "workgroup",
         }
     };
 }
@@ -163,6 +175,20 @@ impl Context {
     pub fn rule_arn(&self, rule_name: &str) -> String {
         format!(
             "arn:aws:events:{}:{}:rule/{rule_name}",
+            self.region, self.account
+        )
+    }
+
+    pub fn database_arn(&self, name: &str) -> String {
+        format!(
+            "arn:aws:glue:{}:{}:database/{name}",
+            self.region, self.account
+        )
+    }
+
+    pub fn workgroup_arn(&self, name: &str) -> String {
+        format!(
+            "arn:aws:athena:{}:{}:workgroup/{name}",
             self.region, self.account
         )
     }

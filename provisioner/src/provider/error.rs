@@ -133,6 +133,10 @@ pub enum ProviderError {
     /// A resource still settling when the wait for it ended.
     #[error("{resource}: {message}")]
     NotReady { resource: String, message: String },
+    /// A query the engine ran and refused, or failed: `engine` names it
+    /// (Athena, or the local engine), `message` is its reason.
+    #[error("{engine}: the query failed: {message}")]
+    Query { engine: String, message: String },
     #[error("{0}")]
     Other(String),
 }
@@ -167,6 +171,7 @@ impl ProviderError {
             ProviderError::Api { kind, .. } => *kind,
             ProviderError::Conflict { .. } => ErrorKind::Conflict,
             ProviderError::NotReady { .. } => ErrorKind::NotReady,
+            ProviderError::Query { .. } => ErrorKind::Validation,
             ProviderError::Other(_) => ErrorKind::Other,
         }
     }

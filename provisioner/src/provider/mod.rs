@@ -6,6 +6,7 @@ pub mod aws;
 mod error;
 pub mod functions;
 pub mod local;
+pub mod query;
 
 pub use error::{ErrorKind, ProviderError};
 
@@ -77,7 +78,7 @@ macro_rules! declare_cloud {
         /// what names and ARNs are built from.
         pub trait Cloud:
             $(ResourceProvider<$Kind> +)+
-            BucketData + functions::Functions + Send + Sync + 'static
+            BucketData + functions::Functions + query::Query + Send + Sync + 'static
         {
             /// The target's run lock store.
             type Lock: LockStore;

@@ -54,6 +54,9 @@ pub struct Stack {
     pub bucket_name_pattern: String,
     pub buckets: BTreeMap<String, BucketSpec>,
     pub functions: BTreeMap<String, FunctionSpec>,
+    /// The `catalog:` section: tables over bucket prefixes, queryable with
+    /// `stackctl query` (Glue and Athena on AWS).
+    pub catalog: Option<CatalogSpec>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -94,6 +97,135 @@ pub struct BucketSpec {
     /// `retain: true`: stackctl never deletes the bucket (its
     /// `stackctl:retain` tag says so to later runs).
     pub retain: bool,
+}
+
+/// The stack's catalog: one Glue database, one Athena workgroup, and the
+/// tables declared over bucket prefixes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CatalogSpec {
+    /// The Glue database (Athena's schema): `[a-z][a-z0-9_]*`.
+    pub database: String,
+    /// Where query results are written (the workgroup enforces it).
+    pub results: Location,
+    /// In declaration order.
+    pub tables: Vec<TableSpec>,
+}
+
+impl CatalogSpec {
+    pub fn table(&self, name: &str) -> Option<&TableSpec> {
+        self.tables.iter().find(|t| t.name == name)
+    }
+}
+
+/// A prefix of a declared bucket: `""` (the whole bucket) or ending in `/`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Location {
+    /// A bucket id.
+    pub bucket: String,
+    pub prefix: String,
+}
+
+impl Location {
+    /// Whether one location contains the other (same bucket, one prefix
+    /// starts the other): a table's files and another's, or query results,
+    /// would mix.
+    pub fn overlaps(&self, other: &Location) -> bool {
+        self.bucket == other.bucket
+            && (self.prefix.starts_with(&other.prefix) || other.prefix.starts_with(&self.prefix))
+    }
+}
+
+/// A table over every CSV object under a bucket prefix.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TableSpec {
+    /// `[a-z][a-z0-9_]*`.
+    pub name: String,
+    pub location: Location,
+    /// By position, as Athena reads CSV: the header row is skipped, not
+    /// matched by name.
+    pub columns: Vec<ColumnSpec>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ColumnSpec {
+    pub name: String,
+    #[serde(rename = "type")]
+    pub ty: ColumnType,
+}
+
+/// A column type both query engines read from CSV text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(into = "String")]
+pub enum ColumnType {
+    String,
+    Boolean,
+    Tinyint,
+    Smallint,
+    Int,
+    Bigint,
+    Float,
+    Double,
+    /// `decimal(precision, scale)`: 1 ≤ precision ≤ 38, scale ≤ precision.
+    Decimal { precision: u8, scale: u8 },
+}
+
+impl ColumnType {
+    /// The types stack.yaml accepts, for messages.
+    pub const ALLOWED: &'static str = "string, boolean, tinyint, smallint, int, bigint, float, \
+         double, decimal(P,S) (1 <= P <= 38, 0 <= S <= P)";
+
+    /// Parses Glue's spelling (`bigint`, `decimal(12,2)`); case and spaces
+    /// around the numbers do not matter.
+    pub fn parse(s: &str) -> Option<ColumnType> {
+        let t = s.trim().to_ascii_lowercase();
+        Some(match t.as_str() {
+            "string" => ColumnType::String,
+            "boolean" => ColumnType::Boolean,
+            "tinyint" => ColumnType::Tinyint,
+            "smallint" => ColumnType::Smallint,
+            "int" | "integer" => ColumnType::Int,
+            "bigint" => ColumnType::Bigint,
+            "float" => ColumnType::Float,
+            "double" => ColumnType::Double,
+            _ => {
+                let args = t.strip_prefix("decimal")?.trim_start();
+                let args = args.strip_prefix('(')?.strip_suffix(')')?;
+                let (p, s) = args.split_once(',')?;
+                let (precision, scale) = (p.trim().parse::<u8>().ok()?, s.trim().parse::<u8>().ok()?);
+                if !(1..=38).contains(&precision) || scale > precision {
+                    return None;
+                }
+                ColumnType::Decimal { precision, scale }
+            }
+        })
+    }
+
+    /// Glue's spelling.
+    pub fn glue_name(self) -> String {
+        match self {
+            ColumnType::String => "string".into(),
+            ColumnType::Boolean => "boolean".into(),
+            ColumnType::Tinyint => "tinyint".into(),
+            ColumnType::Smallint => "smallint".into(),
+            ColumnType::Int => "int".into(),
+            ColumnType::Bigint => "bigint".into(),
+            ColumnType::Float => "float".into(),
+            ColumnType::Double => "double".into(),
+            ColumnType::Decimal { precision, scale } => format!("decimal({precision},{scale})"),
+        }
+    }
+}
+
+impl From<ColumnType> for String {
+    fn from(t: ColumnType) -> String {
+        t.glue_name()
+    }
+}
+
+impl std::fmt::Display for ColumnType {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.glue_name())
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -310,6 +442,11 @@ impl Stack {
     /// `/aws/lambda/{function_name}`.
     pub fn log_group_name(&self, id: &str) -> String {
         format!("/aws/lambda/{}", self.function_name(id))
+    }
+
+    /// `{stack}`: the Athena workgroup of the stack's catalog.
+    pub fn workgroup_name(&self) -> String {
+        self.name.clone()
     }
 
     /// `{stack}-{function}-{bucket}-created`: the EventBridge rule of an

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use serde::Serialize;
 
-use super::{EnvValue, Stack, Target, Trigger, interp};
+use super::{EnvValue, Location, Stack, Target, Trigger, interp};
 
 #[derive(Serialize)]
 struct DocOut<'a> {
@@ -17,6 +17,40 @@ struct DocOut<'a> {
     build: BuildOut<'a>,
     buckets: BTreeMap<&'a str, BucketOut>,
     functions: BTreeMap<&'a str, FunctionOut<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    catalog: Option<CatalogOut>,
+}
+
+#[derive(Serialize)]
+struct CatalogOut {
+    database: String,
+    results: LocationOut,
+    /// In declaration order: a YAML mapping keeps it.
+    tables: indexmap::IndexMap<String, TableOut>,
+}
+
+#[derive(Serialize)]
+struct LocationOut {
+    bucket: String,
+    prefix: String,
+}
+
+impl LocationOut {
+    fn new(l: &Location) -> Self {
+        Self {
+            bucket: esc(&l.bucket),
+            prefix: esc(&l.prefix),
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct TableOut {
+    bucket: String,
+    prefix: String,
+    format: &'static str,
+    /// Column order is the files' order.
+    columns: indexmap::IndexMap<String, String>,
 }
 
 #[derive(Serialize)]
@@ -39,6 +73,8 @@ struct BuildOut<'a> {
 struct BucketOut {
     #[serde(skip_serializing_if = "Option::is_none")]
     name: Option<String>,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    retain: bool,
 }
 
 #[derive(Serialize)]
@@ -118,6 +154,7 @@ pub(super) fn render(stack: &Stack) -> Result<String, serde_saphyr::SerializeErr
                 k.as_str(),
                 BucketOut {
                     name: b.name_override.as_deref().map(esc),
+                    retain: b.retain,
                 },
             )
         })
@@ -180,6 +217,31 @@ pub(super) fn render(stack: &Stack) -> Result<String, serde_saphyr::SerializeErr
             )
         })
         .collect();
+    let catalog = stack.catalog.as_ref().map(|c| CatalogOut {
+        database: esc(&c.database),
+        results: LocationOut::new(&c.results),
+        tables: c
+            .tables
+            .iter()
+            .map(|t| {
+                let l = LocationOut::new(&t.location);
+                let columns = t
+                    .columns
+                    .iter()
+                    .map(|col| (col.name.clone(), col.ty.glue_name()))
+                    .collect();
+                (
+                    t.name.clone(),
+                    TableOut {
+                        bucket: l.bucket,
+                        prefix: l.prefix,
+                        format: "csv",
+                        columns,
+                    },
+                )
+            })
+            .collect(),
+    });
     let mut variables = BTreeMap::new();
     variables.insert("bucket_name", stack.bucket_name_pattern.as_str());
     let doc = DocOut {
@@ -192,6 +254,7 @@ pub(super) fn render(stack: &Stack) -> Result<String, serde_saphyr::SerializeErr
         },
         buckets,
         functions,
+        catalog,
     };
     serde_saphyr::to_string(&doc)
 }

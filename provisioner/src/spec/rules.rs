@@ -111,6 +111,43 @@ pub fn id_problem(s: &str) -> Option<&'static str> {
     None
 }
 
+/// Glue database, table and column names as Athena reads them unquoted:
+/// `[a-z][a-z0-9_]*`, at most 255 (Glue's limit). Glue itself lowercases
+/// names and accepts more; Athena needs quotes for anything else.
+pub fn glue_name_problem(s: &str) -> Option<&'static str> {
+    if s.is_empty() {
+        return Some("must not be empty");
+    }
+    if s.len() > 255 {
+        return Some("is longer than 255 characters");
+    }
+    if !s.chars().all(|c| is_lower_alnum(c) || c == '_') {
+        return Some("has characters other than a-z, 0-9 and `_`");
+    }
+    if !s.starts_with(|c: char| c.is_ascii_lowercase()) {
+        return Some("must start with a letter");
+    }
+    None
+}
+
+/// A non-empty key prefix naming a folder: ends in `/`, does not start
+/// with one, no empty folder, at most 1024 characters (S3's key limit).
+pub fn prefix_problem(s: &str) -> Option<&'static str> {
+    if s.len() > 1024 {
+        return Some("is longer than 1024 characters");
+    }
+    if s.starts_with('/') {
+        return Some("must not start with `/` (S3 keys have no leading slash)");
+    }
+    if !s.ends_with('/') {
+        return Some("must end with `/`: a table or its results are a folder of objects");
+    }
+    if s.contains("//") {
+        return Some("has an empty folder (`//`)");
+    }
+    None
+}
+
 /// Target names and variable names: `[A-Za-z][A-Za-z0-9_-]*`.
 pub fn name_problem(s: &str) -> Option<&'static str> {
     if s.is_empty() {

@@ -18,6 +18,8 @@ pub(crate) enum Service {
     Events,
     Logs,
     Sts,
+    Glue,
+    Athena,
 }
 
 impl Service {
@@ -29,6 +31,8 @@ impl Service {
             Service::Events => "events",
             Service::Logs => "logs",
             Service::Sts => "sts",
+            Service::Glue => "glue",
+            Service::Athena => "athena",
         }
     }
 }

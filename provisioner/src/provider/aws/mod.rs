@@ -1,11 +1,12 @@
 //! The AWS target: every resource kind through the AWS SDK.
 //!
 //! One [`AwsCloud`] holds a client per service (S3, IAM, Lambda, EventBridge,
-//! CloudWatch Logs, STS), each with an interceptor counting the HTTP
+//! CloudWatch Logs, STS, Glue, Athena), each with an interceptor counting the HTTP
 //! requests it sends by operation ([`Cloud::stats`]). The kinds live in one
 //! module each; this module holds what they share: options, retries, tags.
 
 mod bucket;
+mod database;
 mod error;
 mod function;
 mod functions;
@@ -13,10 +14,14 @@ pub mod lock;
 mod log_group;
 mod notification;
 mod permission;
+mod query;
 mod role;
 mod rule;
+mod table;
+mod workgroup;
 
 pub use functions::invoke;
+pub use query::ATHENA;
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -87,6 +92,8 @@ pub struct AwsOptions {
     /// Retries of S3's "Unable to validate the following destination
     /// configurations" (a permission not yet visible to S3). Brief.
     pub notification_retry: RetryPolicy,
+    /// Polling an Athena query until it ends.
+    pub query_wait: RetryPolicy,
 }
 
 impl Default for AwsOptions {
@@ -107,6 +114,12 @@ impl Default for AwsOptions {
                 max_delay: Duration::from_secs(4),
                 deadline: Duration::from_secs(30),
             },
+            // Athena's own limit for a DML query is 30 minutes by default.
+            query_wait: RetryPolicy {
+                min_delay: Duration::from_millis(200),
+                max_delay: Duration::from_secs(5),
+                deadline: Duration::from_secs(30 * 60),
+            },
         }
     }
 }
@@ -123,6 +136,7 @@ impl AwsOptions {
             lambda_retry: quick,
             function_wait: quick,
             notification_retry: quick,
+            query_wait: quick,
         }
     }
 }
@@ -136,6 +150,8 @@ pub struct AwsClients {
     pub events: aws_sdk_eventbridge::Client,
     pub logs: aws_sdk_cloudwatchlogs::Client,
     pub sts: aws_sdk_sts::Client,
+    pub glue: aws_sdk_glue::Client,
+    pub athena: aws_sdk_athena::Client,
 }
 
 impl AwsClients {
@@ -153,6 +169,8 @@ impl AwsClients {
             events: aws_sdk_eventbridge::Client::new(sdk_config),
             logs: aws_sdk_cloudwatchlogs::Client::new(sdk_config),
             sts: aws_sdk_sts::Client::new(sdk_config),
+            glue: aws_sdk_glue::Client::new(sdk_config),
+            athena: aws_sdk_athena::Client::new(sdk_config),
         }
     }
 }
@@ -166,6 +184,8 @@ pub struct AwsCloud {
     pub(crate) events: aws_sdk_eventbridge::Client,
     pub(crate) logs: aws_sdk_cloudwatchlogs::Client,
     pub(crate) sts: aws_sdk_sts::Client,
+    pub(crate) glue: aws_sdk_glue::Client,
+    pub(crate) athena: aws_sdk_athena::Client,
     /// S3 for the run lock, not counted in `--stats`.
     lock_s3: aws_sdk_s3::Client,
     pub(crate) options: AwsOptions,
@@ -219,6 +239,8 @@ impl AwsCloud {
             events: counted!(aws_sdk_eventbridge, clients.events),
             logs: counted!(aws_sdk_cloudwatchlogs, clients.logs),
             sts: counted!(aws_sdk_sts, clients.sts),
+            glue: counted!(aws_sdk_glue, clients.glue),
+            athena: counted!(aws_sdk_athena, clients.athena),
             options,
             region,
             counter,
@@ -236,6 +258,8 @@ impl AwsCloud {
             events: self.events.clone(),
             logs: self.logs.clone(),
             sts: self.sts.clone(),
+            glue: self.glue.clone(),
+            athena: self.athena.clone(),
         }
     }
 

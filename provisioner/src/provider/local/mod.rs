@@ -19,13 +19,17 @@
 //! - [`lock`]: the run lock as a file with compare-and-swap.
 
 mod bucket;
+mod database;
 mod function;
 mod functions;
 mod log_group;
 mod notification;
 mod permission;
+mod query;
 mod role;
 mod rule;
+mod table;
+mod workgroup;
 pub use functions::Serving;
 pub mod lock;
 

@@ -8,6 +8,7 @@
 //! checker and the primitives every section uses.
 
 mod buckets;
+mod catalog;
 mod functions;
 mod targets;
 mod triggers;
@@ -19,12 +20,13 @@ use super::interp::{self, Piece, REFS_ALLOWED};
 use super::rules;
 use super::yaml::{self, Kind, Node, clip};
 use super::{
-    Architecture, BucketSpec, DEFAULT_BUCKET_NAME_PATTERN, DEFAULT_BUILD_PROFILE,
+    Architecture, BucketSpec, CatalogSpec, ColumnSpec, ColumnType, DEFAULT_BUCKET_NAME_PATTERN, DEFAULT_BUILD_PROFILE,
     DEFAULT_LOCAL_DIR, DEFAULT_LOG_RETENTION_DAYS, DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT_S, EnvValue,
-    FunctionSpec, LOCAL_REGION, PLACEHOLDER_ACCOUNT, SpecError, SpecErrors, Stack, Target, Trigger,
+    FunctionSpec, LOCAL_REGION, Location, PLACEHOLDER_ACCOUNT, SpecError, SpecErrors, Stack, TableSpec,
+    Target, Trigger,
 };
 
-const TOP_KEYS: [&str; 7] = [
+const TOP_KEYS: [&str; 8] = [
     "stack",
     "default_target",
     "targets",
@@ -32,6 +34,7 @@ const TOP_KEYS: [&str; 7] = [
     "build",
     "buckets",
     "functions",
+    "catalog",
 ];
 const FUNCTION_KEYS: [&str; 10] = [
     "source",
@@ -48,7 +51,7 @@ const FUNCTION_KEYS: [&str; 10] = [
 const PROVIDERS: [&str; 2] = ["aws", "local"];
 const TRIGGER_KINDS: [&str; 2] = ["s3", "eventbridge"];
 const TOP_ALLOWED: &str = "a mapping with keys stack, default_target, targets, variables, \
-     build, buckets, functions (and x-* keys for anchors)";
+     build, buckets, functions, catalog (and x-* keys for anchors)";
 const BUILD_ALLOWED: &str = "`{ profile: NAME }`: the cargo profile the function packages are \
      built with";
 const PROFILE_ALLOWED: &str = "a cargo profile name (letters, digits, `-`, `_`; not debug, \
@@ -572,6 +575,7 @@ impl<'a> Checker<'a> {
         }
 
         self.check_triggers(name.as_deref(), &access, &triggers);
+        let catalog = self.catalog(top.get("catalog"), name.as_deref(), &bucket_ids);
         if let (Some(stack_name), Some(pattern)) = (name.as_deref(), pattern.as_ref()) {
             self.check_bucket_names(stack_name, pattern, &buckets, &targets);
         }
@@ -585,6 +589,7 @@ impl<'a> Checker<'a> {
             bucket_name_pattern: pattern?.0,
             buckets: buckets.into_iter().map(|(k, (b, _))| (k, b)).collect(),
             functions,
+            catalog,
         })
     }
 }

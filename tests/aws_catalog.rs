@@ -92,12 +92,18 @@ fn up_makes_the_catalog_repairs_column_drift_and_down_leaves_nothing() {
         assert_eq!(db.database().unwrap().name(), DATABASE);
         let tags = glue
             .get_tags()
-            .resource_arn(format!("arn:aws:glue:{REGION}:{}:database/{DATABASE}", moto::ACCOUNT))
+            .resource_arn(format!(
+                "arn:aws:glue:{REGION}:{}:database/{DATABASE}",
+                moto::ACCOUNT
+            ))
             .send()
             .await
             .unwrap();
         assert_eq!(
-            tags.tags().unwrap().get("stackctl:stack").map(String::as_str),
+            tags.tags()
+                .unwrap()
+                .get("stackctl:stack")
+                .map(String::as_str),
             Some("cartpipe")
         );
 
@@ -153,7 +159,12 @@ fn up_makes_the_catalog_repairs_column_drift_and_down_leaves_nothing() {
 
         // The workgroup: results in the consumption bucket's folder, SSE-S3,
         // enforced; tagged.
-        let wg = athena.get_work_group().work_group("cartpipe").send().await.unwrap();
+        let wg = athena
+            .get_work_group()
+            .work_group("cartpipe")
+            .send()
+            .await
+            .unwrap();
         let config = wg.work_group().unwrap().configuration().unwrap();
         let results = config.result_configuration().unwrap();
         assert_eq!(
@@ -253,7 +264,10 @@ fn up_makes_the_catalog_repairs_column_drift_and_down_leaves_nothing() {
         );
         let groups = athena.list_work_groups().send().await.unwrap();
         assert!(
-            groups.work_groups().iter().all(|w| w.name() != Some("cartpipe")),
+            groups
+                .work_groups()
+                .iter()
+                .all(|w| w.name() != Some("cartpipe")),
             "{groups:?}"
         );
     });
@@ -324,7 +338,10 @@ fn query_reads_every_page_of_athenas_results_and_prints_them() {
     }
     // A NULL is a datum without a value.
     rows.push(json!({ "Data": [varchar("P99999"), {}] }));
-    let columns = [column("product_id", "varchar"), column("total_value", "decimal")];
+    let columns = [
+        column("product_id", "varchar"),
+        column("total_value", "decimal"),
+    ];
     moto.queue_athena_results(REGION, json!([{ "rows": rows, "column_info": columns }]));
 
     let out = ok(stackctl(
@@ -338,7 +355,10 @@ fn query_reads_every_page_of_athenas_results_and_prints_them() {
     ));
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["engine"], "Athena");
-    assert!(v["query_id"].as_str().is_some_and(|id| !id.is_empty()), "{v}");
+    assert!(
+        v["query_id"].as_str().is_some_and(|id| !id.is_empty()),
+        "{v}"
+    );
     assert_eq!(
         v["columns"],
         json!([

@@ -425,7 +425,10 @@ fn athena_cloud(rules: &[&Rule]) -> AwsCloud {
     AwsCloud::from_clients(clients, AwsOptions::fast())
 }
 
-fn execution(state: aws_sdk_athena::types::QueryExecutionState, reason: Option<&str>) -> aws_sdk_athena::operation::get_query_execution::GetQueryExecutionOutput {
+fn execution(
+    state: aws_sdk_athena::types::QueryExecutionState,
+    reason: Option<&str>,
+) -> aws_sdk_athena::operation::get_query_execution::GetQueryExecutionOutput {
     use aws_sdk_athena::types::{QueryExecution, QueryExecutionStatus, StatementType};
     aws_sdk_athena::operation::get_query_execution::GetQueryExecutionOutput::builder()
         .query_execution(
@@ -462,9 +465,8 @@ async fn a_failed_athena_query_is_an_error_with_athenas_reason_after_polling() {
         .output(|| execution(S::Running, None))
         .output(|| execution(S::Failed, Some(REASON)))
         .build();
-    let results = mock!(aws_sdk_athena::Client::get_query_results).then_http_response(|| {
-        panic!("a failed query's results are not read")
-    });
+    let results = mock!(aws_sdk_athena::Client::get_query_results)
+        .then_http_response(|| panic!("a failed query's results are not read"));
     let cloud = athena_cloud(&[&start, &poll, &results]);
     let target = QueryTarget {
         database: "cartpipe".into(),

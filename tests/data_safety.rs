@@ -43,6 +43,8 @@ fn rename_raw(t: String) -> String {
         .replace("reads: [raw]", "reads: [landing]")
         .replace("writes: [raw]", "writes: [landing]")
         .replace("bucket: raw,", "bucket: landing,")
+        // The catalog's `carts` table reads the raw bucket.
+        .replace("      bucket: raw\n", "      bucket: landing\n")
 }
 
 fn failed(out: &Output) -> String {

@@ -283,8 +283,7 @@ fn the_pipeline_runs_end_to_end_and_down_leaves_nothing() {
     );
     let (agg, promo) = expected(&raw, 10);
     assert_eq!(
-        String::from_utf8(object(&cloud, CONSUMPTION, AGGREGATE).unwrap())
-            .unwrap(),
+        String::from_utf8(object(&cloud, CONSUMPTION, AGGREGATE).unwrap()).unwrap(),
         agg
     );
     assert_eq!(
@@ -364,11 +363,13 @@ fn demo_runs_the_pipeline_and_points_at_its_outputs() {
         stdout.contains("  stackctl query \"SELECT product_id, product_name, abandoned_carts, total_value FROM product_aggregates"),
         "{stdout}"
     );
-    let aggregate =
-        String::from_utf8(object(&cloud, CONSUMPTION, AGGREGATE).unwrap()).unwrap();
+    let aggregate = String::from_utf8(object(&cloud, CONSUMPTION, AGGREGATE).unwrap()).unwrap();
     for row in aggregate.lines().skip(1).take(5) {
         let product = row.split(',').next().unwrap();
-        assert!(stdout.contains(&format!("\n{product}  ")), "{product}: {stdout}");
+        assert!(
+            stdout.contains(&format!("\n{product}  ")),
+            "{product}: {stdout}"
+        );
     }
     assert!(stdout.contains("(5 rows, "), "{stdout}");
     assert!(stdout.contains("Ask your own"), "{stdout}");

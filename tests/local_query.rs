@@ -60,7 +60,10 @@ fn queries_over_every_table_equal_the_contract_computed_independently() {
     let cloud = dir.path().join("cloud");
     ok(stackctl(&file, &["up"]));
     let payload = format!(r#"{{"rows": {ROWS}, "seed": 11}}"#);
-    ok(stackctl(&file, &["invoke", "generator", "--payload", &payload]));
+    ok(stackctl(
+        &file,
+        &["invoke", "generator", "--payload", &payload],
+    ));
     let raw = object(&cloud, RAW, "cart_abandonment_data.csv").unwrap();
     let (agg, promo) = crate::local_e2e::expected(&raw, 10);
     let (agg, promo) = (records(&agg), records(&promo));
@@ -73,6 +76,11 @@ fn queries_over_every_table_equal_the_contract_computed_independently() {
     assert_eq!(rows, strings(&[&[&agg.len().to_string()]]));
     let (_, rows) = query(&file, "SELECT count(*) AS n FROM promotions");
     assert_eq!(rows, strings(&[&[&promo.len().to_string()]]));
+
+    // Distinct customers: every customer has a promotion row of rank 1.
+    let customers = promo.iter().filter(|r| &r[2] == "1").count();
+    let (_, rows) = query(&file, "SELECT count(DISTINCT customer_id) AS n FROM carts");
+    assert_eq!(rows, strings(&[&[&customers.to_string()]]));
 
     // The top 5 products by value: the aggregate's first rows, money exact.
     let (columns, rows) = query(
@@ -145,7 +153,11 @@ fn queries_over_every_table_equal_the_contract_computed_independently() {
                 _ => **v < median,
             })
             .count();
-        assert_eq!(rows, strings(&[&[&n.to_string()]]), "total_value {op} {bound}");
+        assert_eq!(
+            rows,
+            strings(&[&[&n.to_string()]]),
+            "total_value {op} {bound}"
+        );
     }
 
     // CSV output: the same rows, a header first.
@@ -173,10 +185,16 @@ fn queries_over_every_table_equal_the_contract_computed_independently() {
     );
 
     // The default table: aligned, the summary after.
-    let out = ok(stackctl(&file, &["query", "SELECT count(*) AS n FROM carts"]));
+    let out = ok(stackctl(
+        &file,
+        &["query", "SELECT count(*) AS n FROM carts"],
+    ));
     let table = String::from_utf8(out.stdout).unwrap();
     assert!(table.starts_with("   n\n----\n3000\n(1 row, "), "{table}");
-    assert!(table.contains("scanned; polars SQL (the local engine))"), "{table}");
+    assert!(
+        table.contains("scanned; polars SQL (the local engine))"),
+        "{table}"
+    );
 }
 
 #[test]
@@ -185,7 +203,10 @@ fn a_failed_query_exits_1_naming_the_engine_and_the_position() {
     let file = stack_file(dir.path(), |t| t);
     ok(stackctl(&file, &["up"]));
 
-    let out = stackctl(&file, &["query", "SELEC product_id FROM product_aggregates"]);
+    let out = stackctl(
+        &file,
+        &["query", "SELEC product_id FROM product_aggregates"],
+    );
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
@@ -203,11 +224,28 @@ fn a_failed_query_exits_1_naming_the_engine_and_the_position() {
     );
 
     // What the local engine lacks says so, and where to look.
-    let out = stackctl(&file, &["query", "SELECT approx_distinct(product_id) FROM carts"]);
+    let out = stackctl(
+        &file,
+        &["query", "SELECT approx_distinct(product_id) FROM carts"],
+    );
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("approx_distinct"), "{err}");
     assert!(err.contains("docs/querying.md"), "{err}");
+
+    let out = stackctl(
+        &file,
+        &[
+            "query",
+            "SELECT row_number() OVER (PARTITION BY customer_id ORDER BY abandoned_value DESC, product_id) FROM promotions",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("docs/querying.md"),
+        "{}",
+        text(&out)
+    );
 
     // A stack without a catalog says how to declare one.
     let bare = crate::local::stack_file_as(dir.path(), "bare.yaml", |t| {
@@ -287,6 +325,9 @@ fn a_file_uploaded_through_serve_shows_up_in_carts_while_serve_runs() {
             &["u2", "Doe, Jane", "Lamp", "0.99"],
         ])
     );
-    let (_, rows) = query(&file, "SELECT total_value FROM product_aggregates WHERE product_id = 'P90001'");
+    let (_, rows) = query(
+        &file,
+        "SELECT total_value FROM product_aggregates WHERE product_id = 'P90001'",
+    );
     assert_eq!(rows, strings(&[&["25.00"]]));
 }

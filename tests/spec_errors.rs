@@ -187,16 +187,28 @@ fn repo_stack_loads() {
     );
 
     // The catalog: three tables, outputs in folders, results outside them.
-    let catalog = stack.catalog.as_ref().expect("the repo's stack has a catalog");
+    let catalog = stack
+        .catalog
+        .as_ref()
+        .expect("the repo's stack has a catalog");
     assert_eq!(catalog.database, "cartpipe");
     assert_eq!(
-        (catalog.results.bucket.as_str(), catalog.results.prefix.as_str()),
+        (
+            catalog.results.bucket.as_str(),
+            catalog.results.prefix.as_str()
+        ),
         ("consumption", "athena-results/")
     );
     let tables: Vec<(&str, &str, &str)> = catalog
         .tables
         .iter()
-        .map(|t| (t.name.as_str(), t.location.bucket.as_str(), t.location.prefix.as_str()))
+        .map(|t| {
+            (
+                t.name.as_str(),
+                t.location.bucket.as_str(),
+                t.location.prefix.as_str(),
+            )
+        })
         .collect();
     assert_eq!(
         tables,
@@ -212,13 +224,30 @@ fn repo_stack_loads() {
     assert_eq!(
         columns,
         [
-            "event_id", "abandoned_at", "customer_id", "customer_name", "customer_email",
-            "product_id", "product_name", "category", "quantity", "unit_price", "device",
+            "event_id",
+            "abandoned_at",
+            "customer_id",
+            "customer_name",
+            "customer_email",
+            "product_id",
+            "product_name",
+            "category",
+            "quantity",
+            "unit_price",
+            "device",
             "country"
         ]
     );
     let ty = |t: &str, c: &str| {
-        catalog.table(t).unwrap().columns.iter().find(|x| x.name == c).unwrap().ty.to_string()
+        catalog
+            .table(t)
+            .unwrap()
+            .columns
+            .iter()
+            .find(|x| x.name == c)
+            .unwrap()
+            .ty
+            .to_string()
     };
     assert_eq!(ty("carts", "unit_price"), "decimal(12,2)");
     assert_eq!(ty("carts", "quantity"), "bigint");

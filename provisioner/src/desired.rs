@@ -178,7 +178,8 @@ pub fn desired(
         out.push(Resource::Notification(n));
     }
     if let Some(catalog) = &stack.catalog {
-        let location = |l: &crate::spec::Location| format!("s3://{}/{}", bucket_name(&l.bucket), l.prefix);
+        let location =
+            |l: &crate::spec::Location| format!("s3://{}/{}", bucket_name(&l.bucket), l.prefix);
         out.push(Resource::Database(Database {
             name: catalog.database.clone(),
             description: Some(format!("The tables of stackctl stack {}", stack.name)),

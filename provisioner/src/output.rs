@@ -10,8 +10,8 @@ use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 
 use crate::apply::{Progress, StepResult};
-use crate::plan::{Action, Plan, Step};
 use crate::model::human_bytes;
+use crate::plan::{Action, Plan, Step};
 use crate::provider::ApiStats;
 use crate::provider::query::QueryResult;
 
@@ -99,7 +99,9 @@ impl Printer {
                 let _ = out.flush();
                 self.note(QuerySummary(result));
             }
-            QueryFormat::Json => Printer::new(Format::Json, self.verbose).result(&QueryJson(result)),
+            QueryFormat::Json => {
+                Printer::new(Format::Json, self.verbose).result(&QueryJson(result))
+            }
         }
     }
 
@@ -316,7 +318,15 @@ fn is_numeric(ty: &str) -> bool {
     let base = ty.split('(').next().unwrap_or_default();
     matches!(
         base,
-        "tinyint" | "smallint" | "integer" | "int" | "bigint" | "real" | "float" | "double" | "decimal"
+        "tinyint"
+            | "smallint"
+            | "integer"
+            | "int"
+            | "bigint"
+            | "real"
+            | "float"
+            | "double"
+            | "decimal"
     )
 }
 
@@ -348,7 +358,11 @@ impl fmt::Display for QueryTable<'_> {
             writeln!(
                 f,
                 "{}",
-                widths.iter().map(|w| "-".repeat(*w)).collect::<Vec<_>>().join("  ")
+                widths
+                    .iter()
+                    .map(|w| "-".repeat(*w))
+                    .collect::<Vec<_>>()
+                    .join("  ")
             )?;
         }
         for row in &r.rows {

@@ -340,12 +340,19 @@ impl Moto {
     /// console's "Edit schema" makes it.
     async fn drift_table(&self, d: &Table) {
         use aws_sdk_glue::types::{Column as GlueColumn, SerDeInfo, StorageDescriptor, TableInput};
-        let mut parameters: HashMap<String, String> = d.format.parameters.clone().into_iter().collect();
+        let mut parameters: HashMap<String, String> =
+            d.format.parameters.clone().into_iter().collect();
         parameters.extend(d.tags.clone());
         let columns = d
             .columns
             .iter()
-            .map(|c| GlueColumn::builder().name(&c.name).r#type(&c.ty).build().unwrap())
+            .map(|c| {
+                GlueColumn::builder()
+                    .name(&c.name)
+                    .r#type(&c.ty)
+                    .build()
+                    .unwrap()
+            })
             .collect();
         let input = TableInput::builder()
             .name(&d.name)
@@ -360,7 +367,9 @@ impl Moto {
                     .serde_info(
                         SerDeInfo::builder()
                             .serialization_library(&d.format.serde)
-                            .set_parameters(Some(d.format.serde_parameters.clone().into_iter().collect()))
+                            .set_parameters(Some(
+                                d.format.serde_parameters.clone().into_iter().collect(),
+                            ))
                             .build(),
                     )
                     .build(),
@@ -403,8 +412,8 @@ impl Moto {
                     None => results.remove_encryption_configuration(true),
                 };
             }
-            let mut updates =
-                WorkGroupConfigurationUpdates::builder().result_configuration_updates(results.build());
+            let mut updates = WorkGroupConfigurationUpdates::builder()
+                .result_configuration_updates(results.build());
             if changes.contains(WorkgroupField::EnforceConfiguration) {
                 updates = updates.enforce_work_group_configuration(d.enforce_configuration);
             }

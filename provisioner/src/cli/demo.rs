@@ -41,7 +41,10 @@ impl fmt::Display for DemoReport {
         }
         match &self.query {
             Some((sql, result)) => {
-                writeln!(f, "\nTop products by abandoned value:\n  stackctl query \"{sql}\"\n")?;
+                writeln!(
+                    f,
+                    "\nTop products by abandoned value:\n  stackctl query \"{sql}\"\n"
+                )?;
                 write!(f, "{}", QueryTable(result))?;
                 writeln!(
                     f,
@@ -61,7 +64,7 @@ impl fmt::Display for DemoReport {
             f,
             "\nRead them with any CSV tool (e.g. `column -s, -t < FILE`), or through S3:\n  \
              stackctl serve            # prints the endpoint, then e.g.\n  \
-             aws --endpoint-url http://127.0.0.1:PORT s3 cp s3://BUCKET/promotion_data.csv -\n\
+             aws --endpoint-url http://127.0.0.1:PORT s3 cp s3://BUCKET/promotions/promotion_data.csv -\n\
              Logs: stackctl logs processor. Clean up (the buckets now hold data): stackctl down --yes --delete-data."
         )
     }
@@ -119,7 +122,10 @@ pub async fn run(session: &Session, printer: &Printer) -> anyhow::Result<ExitCod
                 database: catalog.database.clone(),
                 workgroup: session.stack.workgroup_name(),
             };
-            Some((DEMO_QUERY.to_owned(), cloud.query(&target, DEMO_QUERY).await?))
+            Some((
+                DEMO_QUERY.to_owned(),
+                cloud.query(&target, DEMO_QUERY).await?,
+            ))
         }
         _ => None,
     };

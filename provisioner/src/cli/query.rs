@@ -29,15 +29,21 @@ pub async fn run(
         );
     };
     if sql.trim().is_empty() {
-        bail!("the query is empty: pass the SQL as one argument, e.g. stackctl query \"SELECT count(*) FROM carts\"");
+        bail!(
+            "the query is empty: pass the SQL as one argument, e.g. stackctl query \"SELECT count(*) FROM carts\""
+        );
     }
     let target = QueryTarget {
         database: catalog.database.clone(),
         workgroup: session.stack.workgroup_name(),
     };
     match session.target {
-        Target::Aws { .. } => run_on(session, printer, &target, sql, format, session.aws().await?).await,
-        Target::Local { .. } => run_on(session, printer, &target, sql, format, session.local()?).await,
+        Target::Aws { .. } => {
+            run_on(session, printer, &target, sql, format, session.aws().await?).await
+        }
+        Target::Local { .. } => {
+            run_on(session, printer, &target, sql, format, session.local()?).await
+        }
     }
 }
 

@@ -166,7 +166,10 @@ pub enum ColumnType {
     Float,
     Double,
     /// `decimal(precision, scale)`: 1 ≤ precision ≤ 38, scale ≤ precision.
-    Decimal { precision: u8, scale: u8 },
+    Decimal {
+        precision: u8,
+        scale: u8,
+    },
 }
 
 impl ColumnType {
@@ -191,7 +194,8 @@ impl ColumnType {
                 let args = t.strip_prefix("decimal")?.trim_start();
                 let args = args.strip_prefix('(')?.strip_suffix(')')?;
                 let (p, s) = args.split_once(',')?;
-                let (precision, scale) = (p.trim().parse::<u8>().ok()?, s.trim().parse::<u8>().ok()?);
+                let (precision, scale) =
+                    (p.trim().parse::<u8>().ok()?, s.trim().parse::<u8>().ok()?);
                 if !(1..=38).contains(&precision) || scale > precision {
                     return None;
                 }

@@ -25,26 +25,30 @@ pub enum QueryError {
     #[error("{0}")]
     Sql(String),
     /// A field that is not of its column's declared type.
-    #[error(
-        "table {table}: s3://{bucket}/{key} line {line}, column {column} ({name} {ty}): \
-         {value:?} {problem} (declare the column `string` in stack.yaml's catalog to read it \
-         as text)"
-    )]
-    BadField {
-        table: String,
-        bucket: String,
-        key: String,
-        line: u64,
-        column: usize,
-        name: String,
-        ty: String,
-        value: String,
-        problem: String,
-    },
+    #[error("{0}")]
+    BadField(Box<BadField>),
     #[error("table {table}: {message}")]
     Table { table: String, message: String },
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+/// Where a field is not of its column's type, and why.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "table {table}: s3://{bucket}/{key} line {line}, column {column} ({name} {ty}): {value:?} \
+     {problem} (declare the column `string` in stack.yaml's catalog to read it as text)"
+)]
+pub struct BadField {
+    pub table: String,
+    pub bucket: String,
+    pub key: String,
+    pub line: u64,
+    pub column: usize,
+    pub name: String,
+    pub ty: String,
+    pub value: String,
+    pub problem: String,
 }
 
 /// A declared column type, as the engine builds it.
@@ -174,8 +178,12 @@ impl Values {
                 };
                 c.cast(&dtype)?
             }
-            Values::Float32(v) => Float32Chunked::from_iter_options(name, v.into_iter()).into_column(),
-            Values::Float64(v) => Float64Chunked::from_iter_options(name, v.into_iter()).into_column(),
+            Values::Float32(v) => {
+                Float32Chunked::from_iter_options(name, v.into_iter()).into_column()
+            }
+            Values::Float64(v) => {
+                Float64Chunked::from_iter_options(name, v.into_iter()).into_column()
+            }
             Values::Decimal(v, precision, scale) => {
                 Int128Chunked::from_iter_options(name, v.into_iter())
                     .into_decimal(precision as usize, scale as usize)?
@@ -203,7 +211,11 @@ fn parse_decimal(s: &str, precision: u32, scale: u32) -> Result<i128, String> {
         return Err(bad());
     }
     let mut value: i128 = 0;
-    for b in int.bytes().chain(frac.bytes().chain(std::iter::repeat(b'0')).take(scale as usize)) {
+    for b in int.bytes().chain(
+        frac.bytes()
+            .chain(std::iter::repeat(b'0'))
+            .take(scale as usize),
+    ) {
         value = value
             .checked_mul(10)
             .and_then(|v| v.checked_add(i128::from(b - b'0')))
@@ -257,8 +269,12 @@ impl Store {
             .columns
             .iter()
             .map(|c| {
-                Ty::parse(&c.ty)
-                    .ok_or_else(|| fail(format!("column {} has type {}, which the local engine does not read", c.name, c.ty)))
+                Ty::parse(&c.ty).ok_or_else(|| {
+                    fail(format!(
+                        "column {} has type {}, which the local engine does not read",
+                        c.name, c.ty
+                    ))
+                })
             })
             .collect::<Result<_, _>>()?;
         let mut values: Vec<Values> = types.iter().map(|t| Values::new(*t)).collect();
@@ -298,16 +314,18 @@ impl Store {
                     match record.get(i) {
                         None => v.push_null(),
                         Some(field) => {
-                            v.push(field).map_err(|problem| QueryError::BadField {
-                                table: table.name.clone(),
-                                bucket: bucket.to_owned(),
-                                key: object.key.clone(),
-                                line,
-                                column: i + 1,
-                                name: table.columns[i].name.clone(),
-                                ty: table.columns[i].ty.clone(),
-                                value: field.to_owned(),
-                                problem,
+                            v.push(field).map_err(|problem| {
+                                QueryError::BadField(Box::new(BadField {
+                                    table: table.name.clone(),
+                                    bucket: bucket.to_owned(),
+                                    key: object.key.clone(),
+                                    line,
+                                    column: i + 1,
+                                    name: table.columns[i].name.clone(),
+                                    ty: table.columns[i].ty.clone(),
+                                    value: field.to_owned(),
+                                    problem,
+                                }))
                             })?;
                         }
                     }
@@ -338,9 +356,7 @@ fn type_name(dtype: &DataType) -> String {
         DataType::Int8 => "tinyint".into(),
         DataType::Int16 => "smallint".into(),
         DataType::Int32 => "integer".into(),
-        DataType::Int64 | DataType::UInt8 | DataType::UInt16 | DataType::UInt32 => {
-            "bigint".into()
-        }
+        DataType::Int64 | DataType::UInt8 | DataType::UInt16 | DataType::UInt32 => "bigint".into(),
         DataType::Float32 => "real".into(),
         DataType::Float64 => "double".into(),
         DataType::Decimal(p, s) => format!("decimal({p},{s})"),
@@ -414,7 +430,13 @@ mod tests {
 
     #[test]
     fn types_read_as_glue_spells_them() {
-        assert_eq!(Ty::parse("decimal(12,2)"), Some(Ty::Decimal { precision: 12, scale: 2 }));
+        assert_eq!(
+            Ty::parse("decimal(12,2)"),
+            Some(Ty::Decimal {
+                precision: 12,
+                scale: 2
+            })
+        );
         assert_eq!(Ty::parse("bigint"), Some(Ty::Int { bits: 64 }));
         assert_eq!(Ty::parse("timestamp"), None);
     }

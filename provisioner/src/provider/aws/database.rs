@@ -155,26 +155,44 @@ impl ResourceProvider<Database> for AwsCloud {
     }
 
     async fn list_owned(&self, stack: &str, known: &BTreeSet<String>) -> Result<Vec<Database>> {
-        let mut names = Vec::new();
+        let mut owned = Vec::new();
+        for db in self.glue_databases().await? {
+            if known.contains(&db.name) {
+                continue;
+            }
+            let tags = self.database_tags(&db.name).await?;
+            if tags.get(OWNER_TAG).is_some_and(|s| s == stack) {
+                owned.push(Database { tags, ..db });
+            }
+        }
+        Ok(owned)
+    }
+}
+
+impl AwsCloud {
+    /// Every database of the account and region (GetDatabases' pages:
+    /// names and descriptions, no tags).
+    pub(crate) async fn glue_databases(&self) -> Result<Vec<Database>> {
+        let mut found = Vec::new();
         let mut pages = self.glue.get_databases().into_paginator().send();
         while let Some(page) = pages.next().await {
             let page =
                 page.map_err(|e| api_error(Service::Glue, "GetDatabases", "Glue databases", e))?;
-            names.extend(
-                page.database_list()
-                    .iter()
-                    .map(|d| d.name().to_owned())
-                    .filter(|n| !known.contains(n)),
-            );
+            found.extend(page.database_list().iter().map(|d| Database {
+                name: d.name().to_owned(),
+                description: d.description().map(str::to_owned),
+                tags: Tags::new(),
+            }));
         }
-        let mut owned = Vec::new();
-        for name in names {
-            if let Some(db) = ResourceProvider::<Database>::read(self, &name).await?
-                && db.tags.get(OWNER_TAG).is_some_and(|s| s == stack)
-            {
-                owned.push(db);
-            }
-        }
-        Ok(owned)
+        Ok(found)
+    }
+
+    /// Whether `database` is tagged as `stack`'s.
+    pub(crate) async fn database_is_owned(&self, database: &str, stack: &str) -> Result<bool> {
+        Ok(self
+            .database_tags(database)
+            .await?
+            .get(OWNER_TAG)
+            .is_some_and(|s| s == stack))
     }
 }

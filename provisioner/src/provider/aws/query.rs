@@ -44,7 +44,9 @@ impl Query for AwsCloud {
                         .query_execution_id(&id)
                         .send()
                         .await
-                        .map_err(|e| api_error(Service::Athena, "GetQueryExecution", &resource, e))?;
+                        .map_err(|e| {
+                            api_error(Service::Athena, "GetQueryExecution", &resource, e)
+                        })?;
                     let execution = out.query_execution().cloned().ok_or_else(|| {
                         ProviderError::Other(format!("GetQueryExecution of {id} returned nothing"))
                     })?;

@@ -11,8 +11,8 @@ use aws_sdk_glue::types::{
 
 use super::{AwsCloud, Service, api_error, is_code, tag_map};
 use crate::model::{
-    Changes, Column, Database, OWNER_TAG, ResourceKind, TABLE_PARAMETERS, Table, TableField,
-    TableFormat, Tags,
+    Changes, Column, OWNER_TAG, ResourceKind, TABLE_PARAMETERS, Table, TableField, TableFormat,
+    Tags,
 };
 use crate::provider::{ProviderError, ResourceProvider, Result};
 
@@ -190,12 +190,21 @@ impl ResourceProvider<Table> for AwsCloud {
         }
     }
 
-    /// The tables marked as the stack's, in the databases tagged as its.
+    /// The tables marked as the stack's, in the databases of `known`'s
+    /// tables (the stack's own, checked by the planner) and in the other
+    /// databases tagged as its.
     async fn list_owned(&self, stack: &str, known: &BTreeSet<String>) -> Result<Vec<Table>> {
-        let databases: Vec<Database> =
-            ResourceProvider::<Database>::list_owned(self, stack, &BTreeSet::new()).await?;
+        let known_databases: BTreeSet<&str> = known
+            .iter()
+            .filter_map(|n| n.split_once('.').map(|(db, _)| db))
+            .collect();
         let mut owned = Vec::new();
-        for db in databases {
+        for db in self.glue_databases().await? {
+            if !known_databases.contains(db.name.as_str())
+                && !self.database_is_owned(&db.name, stack).await?
+            {
+                continue;
+            }
             let mut pages = self
                 .glue
                 .get_tables()

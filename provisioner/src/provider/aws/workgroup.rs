@@ -49,8 +49,8 @@ impl AwsCloud {
             .into_paginator()
             .send();
         while let Some(page) = pages.next().await {
-            let page = page
-                .map_err(|e| api_error(Service::Athena, "ListTagsForResource", &res(name), e))?;
+            let page =
+                page.map_err(|e| api_error(Service::Athena, "ListTagsForResource", &res(name), e))?;
             for t in page.tags() {
                 if let (Some(k), Some(v)) = (t.key(), t.value()) {
                     tags.insert(k.to_owned(), v.to_owned());

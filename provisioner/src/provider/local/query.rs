@@ -51,9 +51,14 @@ impl Query for LocalCloud {
 /// What polars' SQL lacks is said so, with where to look.
 fn with_hint(message: String) -> String {
     let lower = message.to_ascii_lowercase();
-    if ["unsupported", "not supported", "not yet supported", "not implemented"]
-        .iter()
-        .any(|w| lower.contains(w))
+    if [
+        "unsupported",
+        "not supported",
+        "not yet supported",
+        "not implemented",
+    ]
+    .iter()
+    .any(|w| lower.contains(w))
     {
         format!(
             "{message} (the local engine lacks this; docs/querying.md lists the SQL that runs \

@@ -221,7 +221,11 @@ impl<'a> Checker<'a> {
             self.push(
                 t.key_node,
                 &path,
-                msg(&format!("table name {problem}"), &q(&t.key), GLUE_NAME_ALLOWED),
+                msg(
+                    &format!("table name {problem}"),
+                    &q(&t.key),
+                    GLUE_NAME_ALLOWED,
+                ),
             );
         }
         let fields = self.fields(

@@ -20,10 +20,10 @@ use super::interp::{self, Piece, REFS_ALLOWED};
 use super::rules;
 use super::yaml::{self, Kind, Node, clip};
 use super::{
-    Architecture, BucketSpec, CatalogSpec, ColumnSpec, ColumnType, DEFAULT_BUCKET_NAME_PATTERN, DEFAULT_BUILD_PROFILE,
-    DEFAULT_LOCAL_DIR, DEFAULT_LOG_RETENTION_DAYS, DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT_S, EnvValue,
-    FunctionSpec, LOCAL_REGION, Location, PLACEHOLDER_ACCOUNT, SpecError, SpecErrors, Stack, TableSpec,
-    Target, Trigger,
+    Architecture, BucketSpec, CatalogSpec, ColumnSpec, ColumnType, DEFAULT_BUCKET_NAME_PATTERN,
+    DEFAULT_BUILD_PROFILE, DEFAULT_LOCAL_DIR, DEFAULT_LOG_RETENTION_DAYS, DEFAULT_MEMORY_MB,
+    DEFAULT_TIMEOUT_S, EnvValue, FunctionSpec, LOCAL_REGION, Location, PLACEHOLDER_ACCOUNT,
+    SpecError, SpecErrors, Stack, TableSpec, Target, Trigger,
 };
 
 const TOP_KEYS: [&str; 8] = [

@@ -55,6 +55,7 @@ fn with_hint(message: String) -> String {
         "unsupported",
         "not supported",
         "not yet supported",
+        "does not (yet) support",
         "not implemented",
     ]
     .iter()

@@ -83,10 +83,29 @@ impl Table {
         format!("{database}.{table}")
     }
 
-    /// The bucket and prefix of `location`.
-    pub fn bucket_and_prefix(&self) -> Option<(&str, &str)> {
-        let rest = self.location.strip_prefix("s3://")?;
-        Some(rest.split_once('/').unwrap_or((rest, "")))
+    /// The table parameters as stored: the format's, and the owner mark.
+    pub fn parameters(&self) -> BTreeMap<String, String> {
+        let mut p = self.format.parameters.clone();
+        p.extend(self.tags.iter().map(|(k, v)| (k.clone(), v.clone())));
+        p
+    }
+
+    /// Stored table parameters as the model sees them: the owner mark, and
+    /// the [`TABLE_PARAMETERS`] stackctl sets (others, such as those Athena
+    /// adds, are not compared).
+    pub fn split_parameters(
+        parameters: impl IntoIterator<Item = (String, String)>,
+    ) -> (Tags, BTreeMap<String, String>) {
+        let mut tags = Tags::new();
+        let mut kept = BTreeMap::new();
+        for (k, v) in parameters {
+            if k == super::OWNER_TAG {
+                tags.insert(k, v);
+            } else if TABLE_PARAMETERS.contains(&k.as_str()) {
+                kept.insert(k, v);
+            }
+        }
+        (tags, kept)
     }
 }
 

@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use aws_sdk_glue::types::DatabaseInput;
 
 use super::{AwsCloud, Service, api_error, is_code, tag_changes, tag_map};
-use crate::model::{Changes, Database, DatabaseField, OWNER_TAG, ResourceKind, Tags};
+use crate::model::{Changes, Database, DatabaseField, OWNER_TAG, Tags};
 use crate::provider::{Cloud, ProviderError, ResourceProvider, Result};
 
 fn res(name: &str) -> String {
@@ -95,23 +95,9 @@ impl ResourceProvider<Database> for AwsCloud {
             .await
         {
             Ok(_) => Ok(()),
+            // Ours from a run killed after creating it, or someone else's.
             Err(e) if is_code(&e, &["AlreadyExistsException"]) => {
-                // Ours (a run killed after creating it): converge it;
-                // anyone else's is not touched.
-                match ResourceProvider::<Database>::read(self, name).await? {
-                    Some(live) if live.tags.get(OWNER_TAG) == desired.tags.get(OWNER_TAG) => {
-                        let changes = live.changes_to(desired);
-                        ResourceProvider::<Database>::update(self, &live, desired, &changes).await
-                    }
-                    _ => Err(ProviderError::Conflict {
-                        resource: res(name),
-                        message: format!(
-                            "the Glue database already exists without the tag {OWNER_TAG}={}; \
-                             it is not changed",
-                            desired.tags.get(OWNER_TAG).map_or("?", String::as_str)
-                        ),
-                    }),
-                }
+                self.converge_existing(desired, "Glue database").await
             }
             Err(e) => Err(api_error(Service::Glue, "CreateDatabase", &res(name), e)),
         }

@@ -37,8 +37,8 @@ use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::ConfigBag;
 use backon::{ExponentialBuilder, Retryable};
 
-use crate::model::{Context, Tags};
-use crate::provider::{ApiStats, CallCounter, Cloud, ProviderError, Result};
+use crate::model::{Context, OWNER_TAG, ResourceKind, Tags};
+use crate::provider::{ApiStats, CallCounter, Cloud, ProviderError, ResourceProvider, Result};
 
 pub(crate) use error::{Service, api_error, is_code, unparsed_success_body};
 
@@ -387,6 +387,37 @@ pub fn with_provisioner_retries(config: SdkConfig) -> SdkConfig {
 }
 
 // ---- shared helpers -------------------------------------------------------
+
+impl AwsCloud {
+    /// A create that found `desired`'s name taken: ours (the same owner
+    /// tag: a run killed after creating it) is converged to `desired`;
+    /// anyone else's is a conflict, and is not changed. `what` names the
+    /// resource in the message (`Glue database`).
+    pub(crate) async fn converge_existing<R: ResourceKind>(
+        &self,
+        desired: &R,
+        what: &str,
+    ) -> Result<()>
+    where
+        Self: ResourceProvider<R>,
+    {
+        let name = desired.name();
+        let want = desired.tags().and_then(|t| t.get(OWNER_TAG));
+        match ResourceProvider::<R>::read(self, &name).await? {
+            Some(live) if want.is_some() && live.tags().and_then(|t| t.get(OWNER_TAG)) == want => {
+                let changes = live.changes_to(desired);
+                ResourceProvider::<R>::update(self, &live, desired, &changes).await
+            }
+            _ => Err(ProviderError::Conflict {
+                resource: format!("{} {name}", R::KIND),
+                message: format!(
+                    "the {what} already exists without {OWNER_TAG}={}; it is not changed",
+                    want.map_or("?", String::as_str)
+                ),
+            }),
+        }
+    }
+}
 
 /// Tags as a HashMap, the form most SDK inputs take.
 pub(crate) fn tag_map(tags: &Tags) -> HashMap<String, String> {

@@ -3,17 +3,14 @@
 //! only the parameters stackctl sets are compared: Athena and crawlers add
 //! their own.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
 use aws_sdk_glue::types::{
     Column as SdkColumn, SerDeInfo, StorageDescriptor, Table as SdkTable, TableInput,
 };
 
 use super::{AwsCloud, Service, api_error, is_code, tag_map};
-use crate::model::{
-    Changes, Column, OWNER_TAG, ResourceKind, TABLE_PARAMETERS, Table, TableField, TableFormat,
-    Tags,
-};
+use crate::model::{Changes, Column, OWNER_TAG, ResourceKind, Table, TableField, TableFormat};
 use crate::provider::{ProviderError, ResourceProvider, Result};
 
 fn res(name: &str) -> String {
@@ -36,12 +33,10 @@ fn input(t: &Table) -> Result<TableInput> {
         .map(|c| SdkColumn::builder().name(&c.name).r#type(&c.ty).build())
         .collect::<std::result::Result<Vec<_>, _>>()
         .map_err(fail)?;
-    let mut parameters = tag_map(&t.format.parameters);
-    parameters.extend(tag_map(&t.tags));
     TableInput::builder()
         .name(&t.name)
         .table_type(&t.format.table_type)
-        .set_parameters(Some(parameters))
+        .set_parameters(Some(tag_map(&t.parameters())))
         .storage_descriptor(
             StorageDescriptor::builder()
                 .set_columns(Some(columns))
@@ -63,15 +58,12 @@ fn input(t: &Table) -> Result<TableInput> {
 fn to_model(database: &str, t: &SdkTable) -> Table {
     let sd = t.storage_descriptor();
     let serde = sd.and_then(|s| s.serde_info());
-    let mut tags = Tags::new();
-    let mut parameters = BTreeMap::new();
-    for (k, v) in t.parameters().into_iter().flatten() {
-        if k == OWNER_TAG {
-            tags.insert(k.clone(), v.clone());
-        } else if TABLE_PARAMETERS.contains(&k.as_str()) {
-            parameters.insert(k.clone(), v.clone());
-        }
-    }
+    let (tags, parameters) = Table::split_parameters(
+        t.parameters()
+            .into_iter()
+            .flatten()
+            .map(|(k, v)| (k.clone(), v.clone())),
+    );
     let text = |v: Option<&str>| v.unwrap_or_default().to_owned();
     Table {
         database: database.to_owned(),
@@ -131,20 +123,7 @@ impl ResourceProvider<Table> for AwsCloud {
         {
             Ok(_) => Ok(()),
             Err(e) if is_code(&e, &["AlreadyExistsException"]) => {
-                match ResourceProvider::<Table>::read(self, &name).await? {
-                    Some(live) if live.tags.get(OWNER_TAG) == desired.tags.get(OWNER_TAG) => {
-                        let changes = live.changes_to(desired);
-                        ResourceProvider::<Table>::update(self, &live, desired, &changes).await
-                    }
-                    _ => Err(ProviderError::Conflict {
-                        resource: res(&name),
-                        message: format!(
-                            "the Glue table already exists without the parameter {OWNER_TAG}={}; \
-                             it is not changed",
-                            desired.tags.get(OWNER_TAG).map_or("?", String::as_str)
-                        ),
-                    }),
-                }
+                self.converge_existing(desired, "Glue table").await
             }
             Err(e) => Err(api_error(Service::Glue, "CreateTable", &res(&name), e)),
         }

@@ -9,7 +9,7 @@ use aws_sdk_athena::types::{
 };
 
 use super::{AwsCloud, Service, api_error, tag_changes};
-use crate::model::{Changes, OWNER_TAG, ResourceKind, Tags, Workgroup, WorkgroupField};
+use crate::model::{Changes, OWNER_TAG, Tags, Workgroup, WorkgroupField};
 use crate::provider::{Cloud, ProviderError, ResourceProvider, Result};
 
 fn res(name: &str) -> String {
@@ -111,20 +111,7 @@ impl ResourceProvider<Workgroup> for AwsCloud {
                 if e.code() == Some("InvalidRequestException")
                     && e.message().is_some_and(|m| m.contains("already")) =>
             {
-                match ResourceProvider::<Workgroup>::read(self, name).await? {
-                    Some(live) if live.tags.get(OWNER_TAG) == desired.tags.get(OWNER_TAG) => {
-                        let changes = live.changes_to(desired);
-                        ResourceProvider::<Workgroup>::update(self, &live, desired, &changes).await
-                    }
-                    _ => Err(ProviderError::Conflict {
-                        resource: res(name),
-                        message: format!(
-                            "the Athena workgroup already exists without the tag {OWNER_TAG}={}; \
-                             it is not changed",
-                            desired.tags.get(OWNER_TAG).map_or("?", String::as_str)
-                        ),
-                    }),
-                }
+                self.converge_existing(desired, "Athena workgroup").await
             }
             Err(e) => Err(api_error(Service::Athena, "CreateWorkGroup", &res(name), e)),
         }

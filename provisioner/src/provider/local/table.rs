@@ -53,8 +53,6 @@ impl ResourceProvider<Table> for LocalCloud {
 impl Stored for Table {
     type Record = glue::Table;
     fn to_record(&self) -> glue::Table {
-        let mut parameters = self.format.parameters.clone();
-        parameters.extend(self.tags.iter().map(|(k, v)| (k.clone(), v.clone())));
         glue::Table {
             database: self.database.clone(),
             name: self.name.clone(),
@@ -72,11 +70,11 @@ impl Stored for Table {
             output_format: self.format.output_format.clone(),
             serde: self.format.serde.clone(),
             serde_parameters: self.format.serde_parameters.clone(),
-            parameters,
+            parameters: self.parameters(),
         }
     }
     fn from_record(r: glue::Table) -> Self {
-        let (tags, parameters) = split_parameters(r.parameters);
+        let (tags, parameters) = Table::split_parameters(r.parameters);
         Table {
             database: r.database,
             name: r.name,
@@ -100,21 +98,4 @@ impl Stored for Table {
             tags,
         }
     }
-}
-
-/// A table's parameters as the model sees them: the owner mark, and the
-/// parameters stackctl sets (others are not compared).
-pub(crate) fn split_parameters(
-    parameters: impl IntoIterator<Item = (String, String)>,
-) -> (Tags, std::collections::BTreeMap<String, String>) {
-    let mut tags = Tags::new();
-    let mut kept = std::collections::BTreeMap::new();
-    for (k, v) in parameters {
-        if k == OWNER_TAG {
-            tags.insert(k, v);
-        } else if TABLE_PARAMETERS.contains(&k.as_str()) {
-            kept.insert(k, v);
-        }
-    }
-    (tags, kept)
 }

@@ -26,7 +26,7 @@ use std::process::Output;
 
 use serde_json::{Value, json};
 
-use crate::cli::{self, ok, text};
+use crate::cli::{self, ok, plan_changes, text};
 use crate::moto;
 
 const REGION: &str = "us-east-1";
@@ -42,34 +42,6 @@ fn stackctl(moto: &moto::Moto, args: &[&str]) -> Output {
 
 fn rt() -> tokio::runtime::Runtime {
     tokio::runtime::Runtime::new().expect("runtime")
-}
-
-/// The changed steps of `diff --json`: (kind, name, action, fields).
-fn changes(out: &Output) -> Vec<(String, String, String, Vec<String>)> {
-    let v: Value =
-        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", text(out)));
-    v["steps"]
-        .as_array()
-        .expect("steps")
-        .iter()
-        .filter(|s| s["action"] != "no_op")
-        .map(|s| {
-            let fields = s["changes"]
-                .as_array()
-                .map(|c| {
-                    c.iter()
-                        .map(|c| c["field"].as_str().unwrap_or("").to_owned())
-                        .collect()
-                })
-                .unwrap_or_default();
-            (
-                s["id"]["kind"].as_str().unwrap_or("").to_owned(),
-                s["id"]["name"].as_str().unwrap_or("").to_owned(),
-                s["action"].as_str().unwrap_or("").to_owned(),
-                fields,
-            )
-        })
-        .collect()
 }
 
 #[test]
@@ -236,7 +208,7 @@ fn up_makes_the_catalog_repairs_column_drift_and_down_leaves_nothing() {
     let diff = stackctl(&moto, &["diff", "--json"]);
     assert_eq!(diff.status.code(), Some(2), "{}", text(&diff));
     assert_eq!(
-        changes(&diff),
+        plan_changes(&diff),
         [(
             "table".to_owned(),
             "cartpipe.promotions".to_owned(),

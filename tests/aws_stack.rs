@@ -9,7 +9,7 @@
 use crate::{cli, moto};
 use std::process::{Command, Output};
 
-use cli::{ok, repo_root, text};
+use cli::{ok, plan_changes, repo_root, text};
 use serde_json::Value;
 
 /// Same-shaped resources that are not the stack's (no owner tag).
@@ -53,36 +53,6 @@ async fn object(s3: &aws_sdk_s3::Client, bucket: &str, key: &str) -> Vec<u8> {
         .await
         .unwrap();
     out.body.collect().await.unwrap().into_bytes().to_vec()
-}
-
-/// The changed steps of a `diff --json`, as (kind, name, action, [fields]).
-fn changes(out: &Output) -> Vec<(String, String, String, Vec<String>)> {
-    let v: Value =
-        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", text(out)));
-    let mut found: Vec<_> = v["steps"]
-        .as_array()
-        .expect("steps")
-        .iter()
-        .filter(|s| s["action"] != "no_op")
-        .map(|s| {
-            let fields = s["changes"]
-                .as_array()
-                .map(|c| {
-                    c.iter()
-                        .map(|c| c["field"].as_str().unwrap_or("").to_owned())
-                        .collect()
-                })
-                .unwrap_or_default();
-            (
-                s["id"]["kind"].as_str().unwrap_or("").to_owned(),
-                s["id"]["name"].as_str().unwrap_or("").to_owned(),
-                s["action"].as_str().unwrap_or("").to_owned(),
-                fields,
-            )
-        })
-        .collect();
-    found.sort();
-    found
 }
 
 fn rt() -> tokio::runtime::Runtime {
@@ -217,7 +187,7 @@ fn up_is_idempotent_repairs_drift_and_down_removes_only_what_it_owns() {
     assert_eq!(diff.status.code(), Some(2), "{}", text(&diff));
     let s = |x: &str| x.to_owned();
     assert_eq!(
-        changes(&diff),
+        plan_changes(&diff),
         vec![
             (
                 s("bucket"),

@@ -47,3 +47,33 @@ pub fn aws_command(endpoint: &str, region: &str, args: &[&str]) -> Command {
         .stdin(Stdio::null());
     c
 }
+
+/// The changed steps of a `diff --json`, as (kind, name, action, [fields]).
+pub fn plan_changes(out: &Output) -> Vec<(String, String, String, Vec<String>)> {
+    let v: serde_json::Value =
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", text(out)));
+    let mut found: Vec<_> = v["steps"]
+        .as_array()
+        .expect("steps")
+        .iter()
+        .filter(|s| s["action"] != "no_op")
+        .map(|s| {
+            let fields = s["changes"]
+                .as_array()
+                .map(|c| {
+                    c.iter()
+                        .map(|c| c["field"].as_str().unwrap_or("").to_owned())
+                        .collect()
+                })
+                .unwrap_or_default();
+            (
+                s["id"]["kind"].as_str().unwrap_or("").to_owned(),
+                s["id"]["name"].as_str().unwrap_or("").to_owned(),
+                s["action"].as_str().unwrap_or("").to_owned(),
+                fields,
+            )
+        })
+        .collect();
+    found.sort();
+    found
+}

@@ -529,35 +529,46 @@ impl Moto {
     }
 
     /// A plain HTTP/1.0 request; returns the status line.
+    /// The status line of `method path` with no body.
     fn request(&self, method: &str, path: &str) -> std::io::Result<String> {
+        let response = self.exchange(method, path, "", "")?;
+        Ok(response.lines().next().unwrap_or_default().to_owned())
+    }
+
+    /// One raw HTTP/1.0 exchange with the server (its own endpoints, which
+    /// the SDK does not speak): the whole response.
+    fn exchange(
+        &self,
+        method: &str,
+        path: &str,
+        content_type: &str,
+        body: &str,
+    ) -> std::io::Result<String> {
         let addr = self.endpoint.trim_start_matches("http://");
         let mut stream = TcpStream::connect(addr)?;
         stream.set_read_timeout(Some(Duration::from_secs(10)))?;
+        let content_type = if content_type.is_empty() {
+            String::new()
+        } else {
+            format!("Content-Type: {content_type}\r\n")
+        };
         write!(
             stream,
-            "{method} {path} HTTP/1.0\r\nHost: {addr}\r\nContent-Length: 0\r\n\r\n"
+            "{method} {path} HTTP/1.0\r\nHost: {addr}\r\n{content_type}Content-Length: {}\r\n\r\n{body}",
+            body.len()
         )?;
         let mut response = String::new();
         stream.read_to_string(&mut response)?;
-        Ok(response.lines().next().unwrap_or_default().to_owned())
+        Ok(response)
     }
 
     /// Sets or reads the fault injection (`/stackctl-faults?<query>`, see
     /// [`PATCHES`]); returns its counters as JSON. Panics when the patch did
     /// not apply: a test relying on faults must not pass without them.
     pub fn faults(&self, query: &str) -> serde_json::Value {
-        let addr = self.endpoint.trim_start_matches("http://");
-        let mut stream = TcpStream::connect(addr).expect("connect to moto");
-        stream
-            .set_read_timeout(Some(Duration::from_secs(10)))
-            .expect("timeout");
-        write!(
-            stream,
-            "POST /stackctl-faults?{query} HTTP/1.0\r\nHost: {addr}\r\nContent-Length: 0\r\n\r\n"
-        )
-        .expect("write");
-        let mut response = String::new();
-        stream.read_to_string(&mut response).expect("read");
+        let response = self
+            .exchange("POST", &format!("/stackctl-faults?{query}"), "", "")
+            .expect("moto's fault injection");
         let body = response.split("\r\n\r\n").nth(1).unwrap_or_default();
         serde_json::from_str(body).unwrap_or_else(|e| {
             panic!(
@@ -572,29 +583,23 @@ impl Moto {
     /// `{"rows": [...], "column_info": [...]}` as Athena's ResultSet has
     /// them (`POST /moto-api/static/athena/query-results`).
     pub fn queue_athena_results(&self, region: &str, results: serde_json::Value) {
-        let addr = self.endpoint.trim_start_matches("http://");
         let body = serde_json::json!({
             "account_id": ACCOUNT,
             "region": region,
             "results": results,
         })
         .to_string();
-        let mut stream = TcpStream::connect(addr).expect("connect to moto");
-        stream
-            .set_read_timeout(Some(Duration::from_secs(10)))
-            .expect("timeout");
-        write!(
-            stream,
-            "POST /moto-api/static/athena/query-results HTTP/1.0\r\nHost: {addr}\r\n\
-             Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
-            body.len()
-        )
-        .expect("write");
-        let mut response = String::new();
-        stream.read_to_string(&mut response).expect("read");
+        let response = self
+            .exchange(
+                "POST",
+                "/moto-api/static/athena/query-results",
+                "application/json",
+                &body,
+            )
+            .expect("queue Athena results");
+        let status = response.lines().next().unwrap_or_default();
         assert!(
-            response.lines().next().unwrap_or_default().contains("201")
-                || response.lines().next().unwrap_or_default().contains("200"),
+            status.contains(" 200") || status.contains(" 201"),
             "moto refused the canned Athena results: {response}"
         );
     }

@@ -685,3 +685,50 @@ fn cargo_run_and_cargo_test_resolve_the_same_features() {
          (name them in provisioner/Cargo.toml's feature-unification section): {differ:#?}"
     );
 }
+
+/// `--no-build` (`Builder::existing`) finds the very zips a build left, and
+/// names what to run when there are none; it never runs the build.
+#[tokio::test]
+async fn existing_packages_are_the_last_builds_and_missing_ones_say_how_to_build() {
+    let reqs: Vec<BuildRequest> = FUNCTIONS
+        .iter()
+        .map(|bin| BuildRequest::new(functions_dir(), *bin, Arch::X86_64))
+        .collect();
+    let out = tempfile::tempdir().unwrap();
+
+    let none = Builder::new()
+        .out_dir(out.path())
+        .existing(&reqs)
+        .await
+        .unwrap_err();
+    let message = none.to_string();
+    assert!(
+        matches!(none, PackageError::NotBuilt { .. })
+            && message.contains("generator")
+            && message.contains(&out.path().display().to_string())
+            && message.contains("without --no-build"),
+        "{message}"
+    );
+    assert!(
+        std::fs::read_dir(out.path()).unwrap().next().is_none(),
+        "looking built nothing"
+    );
+
+    let built = Builder::new()
+        .out_dir(out.path())
+        .build(&reqs)
+        .await
+        .unwrap();
+    let found = Builder::new()
+        .out_dir(out.path())
+        .existing(&reqs)
+        .await
+        .unwrap();
+    assert_eq!(found.len(), built.len());
+    for (f, b) in found.iter().zip(&built) {
+        assert_eq!(
+            (&f.function_binary, &f.zip_path, &f.code_sha256, f.size),
+            (&b.function_binary, &b.zip_path, &b.code_sha256, b.size)
+        );
+    }
+}

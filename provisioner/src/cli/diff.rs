@@ -17,10 +17,11 @@ pub async fn run(
     session: &Session,
     printer: &Printer,
     out: Option<&Path>,
+    no_build: bool,
 ) -> anyhow::Result<ExitCode> {
     match session.target {
-        Target::Aws { .. } => run_on(session, printer, out, session.aws().await?).await,
-        Target::Local { .. } => run_on(session, printer, out, session.local()?).await,
+        Target::Aws { .. } => run_on(session, printer, out, no_build, session.aws().await?).await,
+        Target::Local { .. } => run_on(session, printer, out, no_build, session.local()?).await,
     }
 }
 
@@ -28,9 +29,10 @@ async fn run_on<C: Cloud>(
     session: &Session,
     printer: &Printer,
     out: Option<&Path>,
+    no_build: bool,
     cloud: Arc<C>,
 ) -> anyhow::Result<ExitCode> {
-    let packages = session.build_packages(printer).await?;
+    let packages = session.build_packages(printer, no_build).await?;
     super::locking::mention_holder(session, printer, &*cloud).await;
     let no_journal = BTreeSet::new();
     let (target, plan, live) = plan_up(

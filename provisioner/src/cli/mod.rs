@@ -73,6 +73,12 @@ pub enum Command {
         /// for review and `up --plan FILE`.
         #[arg(long, value_name = "FILE")]
         out: Option<PathBuf>,
+        /// Plan with the packages the last build left (in cargo's target
+        /// directory, `stackctl-packages/`) without running cargo: for a
+        /// pipeline that builds and tests once, then deploys that build.
+        /// Nothing checks that they are as new as the sources.
+        #[arg(long)]
+        no_build: bool,
     },
     /// Build the packages, then create or reconcile everything the stack needs.
     Up {
@@ -91,6 +97,12 @@ pub enum Command {
         /// data. Without it such a plan stops before any change.
         #[arg(long)]
         delete_data: bool,
+        /// Deploy the packages the last build left (in cargo's target
+        /// directory, `stackctl-packages/`) without running cargo: for a
+        /// pipeline that builds and tests once, then deploys that build.
+        /// Nothing checks that they are as new as the sources.
+        #[arg(long)]
+        no_build: bool,
         #[command(flatten)]
         lock: LockArgs,
     },
@@ -218,18 +230,22 @@ pub fn main() -> ExitCode {
 async fn run(cli: Cli, printer: &Printer) -> anyhow::Result<ExitCode> {
     let session = Session::open(&cli)?;
     match &cli.command {
-        Command::Diff { out } => diff::run(&session, printer, out.as_deref()).await,
+        Command::Diff { out, no_build } => {
+            diff::run(&session, printer, out.as_deref(), *no_build).await
+        }
         Command::Up {
             adopt,
             plan,
             yes,
             delete_data,
+            no_build,
             lock,
         } => {
             let flags = up::Flags {
                 adopt: *adopt,
                 yes: *yes,
                 delete_data: *delete_data,
+                no_build: *no_build,
                 lock_timeout: lock.timeout,
             };
             up::run(&session, printer, flags, plan.as_deref()).await

@@ -88,9 +88,12 @@ impl Session {
     /// Builds every function's package (one cargo invocation per source
     /// folder), keyed by function id.
     /// With `-v`, one line per package: zip, size, CodeSha256, toolchain.
+    /// With `no_build`, the zips the last build left are used as they are
+    /// (`--no-build`): cargo builds nothing.
     pub async fn build_packages(
         &self,
         printer: &Printer,
+        no_build: bool,
     ) -> anyhow::Result<BTreeMap<String, PackageRef>> {
         let mut by_source: BTreeMap<&std::path::Path, Vec<(&String, BuildRequest)>> =
             BTreeMap::new();
@@ -108,6 +111,34 @@ impl Session {
         for (source, reqs) in by_source {
             let requests: Vec<BuildRequest> = reqs.iter().map(|(_, r)| r.clone()).collect();
             let profile = &self.stack.build_profile;
+            if no_build {
+                let built = Builder::new()
+                    .profile(profile)
+                    .existing(&requests)
+                    .await
+                    .with_context(|| {
+                        format!(
+                            "finding the packages built from {} (--no-build)",
+                            source.display()
+                        )
+                    })?;
+                for ((id, _), package) in reqs.iter().zip(built) {
+                    printer.detail(format!(
+                        "package {id}: {} ({} bytes, CodeSha256 {}, as built before: --no-build)",
+                        package.zip_path.display(),
+                        package.size,
+                        package.code_sha256,
+                    ));
+                    out.insert(
+                        (*id).clone(),
+                        PackageRef {
+                            code_sha256: package.code_sha256,
+                            zip_path: package.zip_path,
+                        },
+                    );
+                }
+                continue;
+            }
             let to_printer = printer.clone();
             let packages = Builder::new()
                 .profile(profile)

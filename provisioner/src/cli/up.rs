@@ -45,6 +45,8 @@ pub struct Flags {
     pub adopt: bool,
     pub yes: bool,
     pub delete_data: bool,
+    /// `--no-build`: the packages the last build left.
+    pub no_build: bool,
     /// How long to wait for another run's lock.
     pub lock_timeout: std::time::Duration,
 }
@@ -78,7 +80,7 @@ async fn run_on<C: Cloud>(
     saved: Saved<'_>,
     cloud: Arc<C>,
 ) -> anyhow::Result<ExitCode> {
-    let packages = session.build_packages(printer).await?;
+    let packages = session.build_packages(printer, flags.no_build).await?;
     let c = cloud.clone();
     super::locking::holding(
         session,

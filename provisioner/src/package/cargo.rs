@@ -10,7 +10,7 @@ use tokio::process::Command;
 
 use super::archive::{code_sha256, zip_bootstrap_cached};
 use super::elf::{GlibcReq, check_glibc, inspect_elf};
-use super::{Arch, BuildRequest, Builder, Package, PackageError, Toolchain};
+use super::{Arch, BuildRequest, Builder, Built, Package, PackageError, Toolchain};
 
 /// Lines of cargo's stderr kept for error messages.
 const STDERR_TAIL: usize = 40;
@@ -60,6 +60,54 @@ pub(super) async fn build(
         });
     }
     Ok(packages)
+}
+
+pub(super) async fn existing(
+    b: &Builder,
+    reqs: &[BuildRequest],
+) -> Result<Vec<Built>, PackageError> {
+    validate(b, reqs)?;
+    let groups = group(b, reqs).await?;
+    let mut out: Vec<Option<Built>> = vec![None; reqs.len()];
+    for g in &groups {
+        let out_dir = packages_dir(b, g);
+        for &index in &g.members {
+            let Some(req) = reqs.get(index) else { continue };
+            let zip_path = out_dir.join(zip_name(&req.binary, g.arch));
+            let bytes = match std::fs::read(&zip_path) {
+                Ok(bytes) => bytes,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                    return Err(PackageError::NotBuilt {
+                        binary: req.binary.clone(),
+                        arch: g.arch,
+                        zip: zip_path,
+                    });
+                }
+                Err(e) => return Err(PackageError::io("reading", zip_path, e)),
+            };
+            if let Some(slot) = out.get_mut(index) {
+                *slot = Some(Built {
+                    function_binary: req.binary.clone(),
+                    code_sha256: code_sha256(&bytes),
+                    size: bytes.len() as u64,
+                    zip_path,
+                });
+            }
+        }
+    }
+    Ok(out.into_iter().flatten().collect())
+}
+
+/// Where a group's zips go.
+fn packages_dir(b: &Builder, g: &Group) -> PathBuf {
+    match &b.out_dir {
+        Some(dir) => absolute(dir),
+        None => g.workspace.target_dir.join("stackctl-packages"),
+    }
+}
+
+fn zip_name(binary: &str, arch: Arch) -> String {
+    format!("{binary}-{arch}.zip")
 }
 
 fn validate(b: &Builder, reqs: &[BuildRequest]) -> Result<(), PackageError> {
@@ -422,16 +470,13 @@ async fn zip_all(
     toolchain: Toolchain,
     checked: Vec<Checked>,
 ) -> Result<Vec<(usize, Package)>, PackageError> {
-    let out_dir = match &b.out_dir {
-        Some(dir) => absolute(dir),
-        None => g.workspace.target_dir.join("stackctl-packages"),
-    };
+    let out_dir = packages_dir(b, g);
     let mut tasks = Vec::new();
     for (&index, c) in g.members.iter().zip(checked) {
         let Some(req) = reqs.get(index) else { continue };
         let binary = req.binary.clone();
         let arch = g.arch;
-        let zip_path = out_dir.join(format!("{binary}-{arch}.zip"));
+        let zip_path = out_dir.join(zip_name(&binary, arch));
         tasks.push((
             index,
             binary.clone(),

@@ -184,6 +184,20 @@ pub enum PackageError {
         symbols: String,
     },
 
+    /// `--no-build` found no package of a previous build.
+    #[error(
+        "no package of {binary:?} for {arch} at {zip}: nothing was built yet (or the target \
+         directory was cleaned); run the same command once without --no-build, which builds it"
+    )]
+    NotBuilt {
+        /// The binary's target name.
+        binary: String,
+        /// Its architecture.
+        arch: Arch,
+        /// Where a build leaves its zip.
+        zip: PathBuf,
+    },
+
     /// Reading or writing a file failed.
     #[error("{action} {path}: {source}; check the path, permissions and free disk space")]
     Io {

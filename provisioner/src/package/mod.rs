@@ -165,6 +165,19 @@ pub struct Package {
     pub executable: PathBuf,
 }
 
+/// A package zip found where a build leaves it ([`Builder::existing`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Built {
+    /// The binary's target name.
+    pub function_binary: String,
+    /// The zip.
+    pub zip_path: PathBuf,
+    /// base64 SHA-256 of the zip bytes (Lambda's `CodeSha256`).
+    pub code_sha256: String,
+    /// Zip size in bytes.
+    pub size: u64,
+}
+
 /// Builds packages. `Builder::new()` gives the defaults; the setters change them.
 #[derive(Debug, Clone)]
 pub struct Builder {
@@ -295,5 +308,13 @@ impl Builder {
     /// packages come back in request order.
     pub async fn build(&self, reqs: &[BuildRequest]) -> Result<Vec<Package>, PackageError> {
         cargo::build(self, reqs).await
+    }
+
+    /// The zips an earlier [`Builder::build`] left for these requests, without
+    /// running the build: for a deploy that must ship exactly what an
+    /// earlier step built (and tested). Nothing checks that they are as new
+    /// as the sources; a missing zip is [`PackageError::NotBuilt`].
+    pub async fn existing(&self, reqs: &[BuildRequest]) -> Result<Vec<Built>, PackageError> {
+        cargo::existing(self, reqs).await
     }
 }

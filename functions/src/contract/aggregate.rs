@@ -114,36 +114,43 @@ pub fn rank_promotions(rows: &ValidRows, top_n: usize) -> Result<Promotions, Con
             "product id {max} has more than 5 digits"
         )));
     }
-    // polars does the group-by, and sorts the pairs by their one packed
-    // key: customer-major, products ascending within a customer. Ranking is
-    // then a sort of each customer's small run (about five pairs), done
-    // here: a stable sort by value and quantity keeps the product order for
-    // ties. (A four-key polars sort of all pairs took 3x as long.)
-    let sorted = rows
-        .frame
-        .clone()
-        .lazy()
-        .group_by([(col("customer_id").cast(DataType::UInt64) * lit(PAIR)
-            + col("product_id").cast(DataType::UInt64))
-        .alias("pair")])
-        .agg([
-            col("quantity").sum().alias("abandoned_quantity"),
-            col("value").sum().alias("abandoned_value"),
-        ])
-        .sort(["pair"], SortMultipleOptions::default())
-        .collect()?;
-    let column = |name: &str| -> Result<Int64Chunked, ContractError> {
-        Ok(sorted.column(name)?.i64()?.rechunk().into_owned())
-    };
-    let pair = sorted.column("pair")?.u64()?.rechunk().into_owned();
-    let (quantity, value) = (column("abandoned_quantity")?, column("abandoned_value")?);
-    let (pair, quantity, value) = (
-        pair.cont_slice()?,
-        quantity.cont_slice()?,
-        value.cont_slice()?,
-    );
+    // Nearly every (customer, product) pair is its own group (a million
+    // rows, about as many pairs), so the group-by is a sort: the rows' packed
+    // keys sorted, equal neighbours summed. That is customer-major with
+    // products ascending within a customer. Ranking is then a sort of each
+    // customer's small run (about five pairs), done below: a stable sort by
+    // value and quantity keeps the product order for ties. (polars'
+    // group-by and sort of the pairs took 0.45 s of promote's 1.8 s for 1M
+    // rows, this sort about 0.1 s; a four-key polars sort, 3x as long.)
+    let frame = &rows.frame;
+    let mut keyed: Vec<(u64, i64, i64)> = Vec::with_capacity(frame.height());
+    for (((c, p), q), v) in frame
+        .column("customer_id")?
+        .u32()?
+        .into_no_null_iter()
+        .zip(frame.column("product_id")?.u32()?.into_no_null_iter())
+        .zip(frame.column("quantity")?.i64()?.into_no_null_iter())
+        .zip(frame.column("value")?.i64()?.into_no_null_iter())
+    {
+        keyed.push((u64::from(c) * PAIR + u64::from(p), q, v));
+    }
+    keyed.sort_unstable_by_key(|&(key, _, _)| key);
+    let (mut pair, mut quantity, mut value) = (Vec::new(), Vec::new(), Vec::new());
+    for (key, q, v) in keyed {
+        if pair.last() == Some(&key) {
+            if let (Some(sq), Some(sv)) = (quantity.last_mut(), value.last_mut()) {
+                *sq += q;
+                *sv += v;
+            }
+        } else {
+            pair.push(key);
+            quantity.push(q);
+            value.push(v);
+        }
+    }
+    let (pair, quantity, value) = (&pair[..], &quantity[..], &value[..]);
 
-    let mut out = RankedColumns::with_capacity(sorted.height());
+    let mut out = RankedColumns::with_capacity(pair.len());
     let mut customers = 0u64;
     let mut order: Vec<usize> = Vec::new();
     let mut start = 0;

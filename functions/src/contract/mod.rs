@@ -5,6 +5,7 @@
 mod aggregate;
 mod money;
 mod read;
+mod split;
 mod validate;
 mod write;
 

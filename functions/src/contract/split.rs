@@ -123,12 +123,15 @@ impl Records {
             let ok = self
                 .fields
                 .iter()
-                .all(|r| std::str::from_utf8(&self.out[r.clone()]).is_ok());
+                .all(|r| simdutf8::basic::from_utf8(&self.out[r.clone()]).is_ok());
             return ok
-                .then(|| std::str::from_utf8(&self.out[first.start..last.end]).ok())
+                .then(|| simdutf8::basic::from_utf8(&self.out[first.start..last.end]).ok())
                 .flatten();
         }
-        std::str::from_utf8(&input[first.start..last.end]).ok()
+        // std's check was 6 % of promote's profile; simdutf8's gives the
+        // same verdict with SIMD (and says no more on failure: the
+        // field-by-field path then names the column).
+        simdutf8::basic::from_utf8(&input[first.start..last.end]).ok()
     }
 
     /// Field `i` of the current record as a slice of [`Records::text`]'s text.

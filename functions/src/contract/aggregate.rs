@@ -1,4 +1,5 @@
-//! The two group-bys of the contract, on polars' lazy engine.
+//! The contract's two aggregations: products on polars' lazy group-by;
+//! the promotion pairs by one sort (nearly every pair is its own group).
 
 use polars::prelude::*;
 

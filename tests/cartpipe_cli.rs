@@ -106,3 +106,52 @@ fn bad_arguments_are_refused_with_a_message() {
     assert!(!res.status.success());
     assert!(String::from_utf8_lossy(&res.stderr).contains("allowed: 0 to 10000000"));
 }
+
+/// A regular file is mapped, anything else read (bin/cartpipe.rs): the
+/// same bytes give the same output either way, and an empty file (which
+/// cannot be mapped) is a clear error, not a crash.
+#[test]
+fn a_piped_input_gives_the_mapped_files_output_and_an_empty_file_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let raw = dir.path().join("raw.csv");
+    let ok = cartpipe()
+        .args(["generate", "500"])
+        .arg(&raw)
+        .output()
+        .unwrap();
+    assert!(ok.status.success(), "{ok:?}");
+    let (mapped, piped) = (dir.path().join("mapped"), dir.path().join("piped"));
+    let ok = cartpipe()
+        .arg("promote")
+        .arg(&raw)
+        .arg(&mapped)
+        .output()
+        .unwrap();
+    assert!(ok.status.success(), "{ok:?}");
+    let ok = cartpipe()
+        .args(["promote", "/dev/stdin"])
+        .arg(&piped)
+        .stdin(std::process::Stdio::from(
+            std::fs::File::open(&raw).unwrap(),
+        ))
+        .output()
+        .unwrap();
+    assert!(ok.status.success(), "{ok:?}");
+    let read = |d: &std::path::Path| std::fs::read(d.join("promotion_data.csv")).unwrap();
+    assert_eq!(read(&mapped), read(&piped));
+    assert!(read(&mapped).len() > 1000);
+
+    let empty = dir.path().join("empty.csv");
+    std::fs::write(&empty, "").unwrap();
+    let out = dir.path().join("from-empty");
+    let res = cartpipe()
+        .arg("promote")
+        .arg(&empty)
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert_eq!(res.status.code(), Some(1), "{res:?}");
+    let stderr = String::from_utf8_lossy(&res.stderr);
+    assert!(stderr.contains("empty.csv"), "{stderr}");
+    assert!(!out.exists());
+}

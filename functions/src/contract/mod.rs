@@ -41,16 +41,10 @@ pub const DEFAULT_TOP_N: usize = 10;
 /// The one CSV writer setup of the contract (`\n` line ends; rejects keep
 /// their row's width): shared by the outputs and the rejects file.
 pub(crate) fn csv_writer<W: std::io::Write>(out: W) -> csv::Writer<W> {
-    csv_builder().from_writer(out)
-}
-
-/// [`csv_writer`]'s settings.
-pub(crate) fn csv_builder() -> csv::WriterBuilder {
-    let mut builder = csv::WriterBuilder::new();
-    builder
+    csv::WriterBuilder::new()
         .flexible(true)
-        .terminator(csv::Terminator::Any(b'\n'));
-    builder
+        .terminator(csv::Terminator::Any(b'\n'))
+        .from_writer(out)
 }
 
 /// A file that breaks the contract as a whole. Row-level problems are not

@@ -46,7 +46,9 @@ pub struct ValidRows {
 /// at most (`C` + 6, `P` + 5), so the table never passes [`TABLE_IDS`]
 /// entries, and a row costs one cache miss where the map's control bytes
 /// and its entry cost two (the map was 12 % of promote's profile: 200,000
-/// customers, a million rows, in random order). Larger ids, which only
+/// customers, a million rows, in random order). The table grows to the
+/// largest id seen: 8 MB for 200,000 customers, 40 MB (per reader thread)
+/// at most, for a file with an id near 999,999. Larger ids, which only
 /// [`MinText::from_pairs`] can give, go to a map beside it.
 #[derive(Debug, Clone, Default)]
 pub struct MinText {

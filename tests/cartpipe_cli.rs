@@ -128,14 +128,20 @@ fn a_piped_input_gives_the_mapped_files_output_and_an_empty_file_is_an_error() {
         .output()
         .unwrap();
     assert!(ok.status.success(), "{ok:?}");
-    let ok = cartpipe()
+    // A real pipe: `/dev/stdin` redirected from the file would open the
+    // regular file again, and be mapped.
+    let mut child = cartpipe()
         .args(["promote", "/dev/stdin"])
         .arg(&piped)
-        .stdin(std::process::Stdio::from(
-            std::fs::File::open(&raw).unwrap(),
-        ))
-        .output()
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
         .unwrap();
+    let bytes = std::fs::read(&raw).unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let feeder = std::thread::spawn(move || std::io::Write::write_all(&mut stdin, &bytes));
+    let ok = child.wait_with_output().unwrap();
+    feeder.join().unwrap().unwrap();
     assert!(ok.status.success(), "{ok:?}");
     let read = |d: &std::path::Path| std::fs::read(d.join("promotion_data.csv")).unwrap();
     assert_eq!(read(&mapped), read(&piped));

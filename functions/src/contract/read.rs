@@ -116,6 +116,31 @@ impl Text {
     }
 }
 
+/// A text offered to [`MinText`]: a row's `&str`, copied only when kept,
+/// or a [`Text`] already made (a batch's).
+trait Offered {
+    fn bytes(&self) -> &[u8];
+    fn into_text(self) -> Text;
+}
+
+impl Offered for &str {
+    fn bytes(&self) -> &[u8] {
+        self.as_bytes()
+    }
+    fn into_text(self) -> Text {
+        Text::new(self)
+    }
+}
+
+impl Offered for Text {
+    fn bytes(&self) -> &[u8] {
+        self.as_bytes()
+    }
+    fn into_text(self) -> Text {
+        self
+    }
+}
+
 impl std::fmt::Debug for Text {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         self.as_str().fmt(f)
@@ -139,18 +164,7 @@ impl MinText {
             .count();
         std::hint::black_box(touched);
         for (id, text) in batch.drain(..) {
-            match self.slot(id) {
-                Some(Some(old)) => {
-                    if text.as_bytes() < old.as_bytes() {
-                        *old = text;
-                    }
-                }
-                Some(slot) => {
-                    *slot = Some(text);
-                    self.len += 1;
-                }
-                None => self.offer(id, text.as_str()),
-            }
+            self.offer(id, text);
         }
     }
 
@@ -171,30 +185,35 @@ impl MinText {
         self.table.get_mut(i)
     }
 
-    fn offer(&mut self, id: u32, text: &str) {
-        let Some(slot) = self.slot(id) else {
-            use std::collections::hash_map::Entry;
-            match self.spill.entry(id) {
-                Entry::Occupied(mut e) => {
-                    if text.as_bytes() < e.get().as_bytes() {
-                        e.insert(Text::new(text));
+    /// Keeps `text` for `id` if it is the first or smaller than the kept
+    /// one; a `&str` becomes a [`Text`] only then.
+    fn offer(&mut self, id: u32, text: impl Offered) {
+        use std::collections::hash_map::Entry;
+        let slot = match self.slot(id) {
+            Some(slot) => slot,
+            None => match self.spill.entry(id) {
+                Entry::Occupied(e) => {
+                    let kept = e.into_mut();
+                    if text.bytes() < kept.as_bytes() {
+                        *kept = text.into_text();
                     }
+                    return;
                 }
                 Entry::Vacant(e) => {
-                    e.insert(Text::new(text));
+                    e.insert(text.into_text());
                     self.len += 1;
+                    return;
                 }
-            }
-            return;
+            },
         };
         match slot {
-            Some(old) => {
-                if text.as_bytes() < old.as_bytes() {
-                    *old = Text::new(text);
+            Some(kept) => {
+                if text.bytes() < kept.as_bytes() {
+                    *kept = text.into_text();
                 }
             }
             None => {
-                *slot = Some(Text::new(text));
+                *slot = Some(text.into_text());
                 self.len += 1;
             }
         }
@@ -243,7 +262,7 @@ impl MinText {
     pub fn from_pairs(pairs: impl IntoIterator<Item = (u32, String)>) -> Self {
         let mut m = Self::default();
         for (id, text) in pairs {
-            m.offer(id, &text);
+            m.offer(id, text.as_str());
         }
         m
     }

@@ -732,3 +732,62 @@ async fn existing_packages_are_the_last_builds_and_missing_ones_say_how_to_build
         );
     }
 }
+
+/// Two workspaces with the same binary names, built one after the other
+/// into one target dir (a shared `CARGO_TARGET_DIR`), each keep their own
+/// zips: `--no-build` of one never deploys the other's. Two copies of the
+/// tiny stand-in crate under other package names (cargo itself takes two
+/// packages of one name and version in one target dir for the same) and
+/// with different messages, so their binaries differ.
+#[tokio::test]
+async fn workspaces_sharing_a_target_dir_keep_their_own_packages() {
+    let fixture = crate::cli::repo_root().join("tests/fixtures/tiny-functions");
+    let scratch = tempfile::tempdir().unwrap();
+    let target = scratch.path().join("target");
+    let mut dirs = Vec::new();
+    for (i, parent) in ["a", "b"].iter().enumerate() {
+        // The same folder name in both, as two clones of one repo have.
+        let dir = scratch.path().join(parent).join("tiny-functions");
+        std::fs::create_dir_all(dir.join("src/bin")).unwrap();
+        let manifest = std::fs::read_to_string(fixture.join("Cargo.toml")).unwrap();
+        let manifest = manifest.replace(
+            "name = \"tiny-functions\"",
+            &format!("name = \"tiny-functions-{i}\""),
+        );
+        std::fs::write(dir.join("Cargo.toml"), manifest).unwrap();
+        for bin in FUNCTIONS {
+            let src = std::fs::read_to_string(fixture.join(format!("src/bin/{bin}.rs"))).unwrap();
+            let src = src.replace("a test stand-in", &format!("a test stand-in, copy {i}"));
+            std::fs::write(dir.join(format!("src/bin/{bin}.rs")), src).unwrap();
+        }
+        dirs.push(dir);
+    }
+    let reqs = |dir: &Path| -> Vec<BuildRequest> {
+        FUNCTIONS
+            .iter()
+            .map(|bin| BuildRequest::new(dir, *bin, Arch::X86_64))
+            .collect()
+    };
+    let builder = || Builder::new().target_dir(&target).quiet(true);
+    let mut built = Vec::new();
+    for dir in &dirs {
+        built.push(builder().build(&reqs(dir)).await.unwrap());
+    }
+    for (dir, built) in dirs.iter().zip(&built) {
+        let found = builder().existing(&reqs(dir)).await.unwrap();
+        let found: Vec<_> = found
+            .iter()
+            .map(|f| (&f.zip_path, &f.code_sha256))
+            .collect();
+        let want: Vec<_> = built
+            .iter()
+            .map(|b| (&b.zip_path, &b.code_sha256))
+            .collect();
+        assert_eq!(found, want, "{}", dir.display());
+    }
+    let (a, b) = (&built[0], &built[1]);
+    for (a, b) in a.iter().zip(b) {
+        assert_ne!(a.zip_path, b.zip_path, "{}", a.function_binary);
+        assert_ne!(a.code_sha256, b.code_sha256, "{}", a.function_binary);
+    }
+}

@@ -74,7 +74,7 @@ pub enum Command {
         #[arg(long, value_name = "FILE")]
         out: Option<PathBuf>,
         /// Plan with the packages the last build left (in cargo's target
-        /// directory, `stackctl-packages/`) without running cargo: for a
+        /// directory, `stackctl-packages/<workspace>/<profile>/`) without running cargo: for a
         /// pipeline that builds and tests once, then deploys that build.
         /// Nothing checks that they are as new as the sources.
         #[arg(long)]
@@ -98,7 +98,7 @@ pub enum Command {
         #[arg(long)]
         delete_data: bool,
         /// Deploy the packages the last build left (in cargo's target
-        /// directory, `stackctl-packages/`) without running cargo: for a
+        /// directory, `stackctl-packages/<workspace>/<profile>/`) without running cargo: for a
         /// pipeline that builds and tests once, then deploys that build.
         /// Nothing checks that they are as new as the sources.
         #[arg(long)]

@@ -98,12 +98,33 @@ pub(super) async fn existing(
     Ok(out.into_iter().flatten().collect())
 }
 
-/// Where a group's zips go.
+/// Where a group's zips go. By default a folder per workspace and profile
+/// under the target dir: one `CARGO_TARGET_DIR` often serves several
+/// workspaces, and two with the same binary names must not take each
+/// other's zips (`--no-build` deploys what it finds there).
 fn packages_dir(b: &Builder, g: &Group) -> PathBuf {
     match &b.out_dir {
         Some(dir) => absolute(dir),
-        None => g.workspace.target_dir.join("stackctl-packages"),
+        None => g
+            .workspace
+            .target_dir
+            .join("stackctl-packages")
+            .join(workspace_key(&g.workspace.root))
+            .join(&b.profile),
     }
+}
+
+/// `<folder name>-<8 hex digits of a SHA-256 of the root's path>`: readable,
+/// and apart for two workspaces of the same folder name.
+fn workspace_key(root: &Path) -> String {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(root.as_os_str().as_encoded_bytes());
+    let hex: String = digest.iter().take(4).map(|b| format!("{b:02x}")).collect();
+    let name = root
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    format!("{name}-{hex}")
 }
 
 fn zip_name(binary: &str, arch: Arch) -> String {

@@ -220,7 +220,8 @@ impl Default for Builder {
 impl Builder {
     /// Defaults: profile `release`; cargo's own target directory
     /// (`CARGO_TARGET_DIR`, `.cargo/config.toml` or `<workspace>/target`, as
-    /// `cargo metadata` reports it); zips in `<target dir>/stackctl-packages`;
+    /// `cargo metadata` reports it); zips in
+    /// `<target dir>/stackctl-packages/<workspace>-<hash>/<profile>`;
     /// toolchain chosen automatically (see [`Builder::toolchain`]); glibc limit
     /// 2.34; cargo from `$CARGO`, else `cargo` on `PATH`; nothing echoed
     /// (see [`Builder::echo`]).
@@ -250,7 +251,9 @@ impl Builder {
         self
     }
 
-    /// Where the zips go (default `<target dir>/stackctl-packages`).
+    /// Where the zips go (default
+    /// `<target dir>/stackctl-packages/<workspace>-<hash>/<profile>`, a
+    /// folder per workspace and profile).
     pub fn out_dir(mut self, dir: impl Into<PathBuf>) -> Self {
         self.out_dir = Some(dir.into());
         self

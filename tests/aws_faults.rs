@@ -5,8 +5,8 @@
 //! are what is tested, not a mock of them.
 //!
 //! Both tests deploy the repo's stack.yaml with its functions built from
-//! tests/fixtures/tiny-functions: the same three binary names, each zip a
-//! few hundred KB. moto stores the code and never runs it, and what is
+//! tests/fixtures/tiny-functions: the same three binary names, each zip
+//! about 190 KB. moto stores the code and never runs it, and what is
 //! tested is the order of calls, not the bytes; with the real 22 MB zips,
 //! moto spent about half a second of CPU on each CreateFunction (base64 in
 //! JSON), which made the crash test the longest test of the suite.

@@ -73,10 +73,11 @@ pub enum Command {
         /// for review and `up --plan FILE`.
         #[arg(long, value_name = "FILE")]
         out: Option<PathBuf>,
-        /// Plan with the packages the last build left (in cargo's target
-        /// directory, `stackctl-packages/<workspace>/<profile>/`) without running cargo: for a
-        /// pipeline that builds and tests once, then deploys that build.
-        /// Nothing checks that they are as new as the sources.
+        /// Plan with the packages the last build of this workspace and
+        /// profile left (in cargo's target directory,
+        /// `stackctl-packages/<workspace>/<profile>/`) without running
+        /// cargo: for a pipeline that builds and tests once, then deploys
+        /// that build. Nothing checks that they are as new as the sources.
         #[arg(long)]
         no_build: bool,
     },
@@ -97,10 +98,11 @@ pub enum Command {
         /// data. Without it such a plan stops before any change.
         #[arg(long)]
         delete_data: bool,
-        /// Deploy the packages the last build left (in cargo's target
-        /// directory, `stackctl-packages/<workspace>/<profile>/`) without running cargo: for a
-        /// pipeline that builds and tests once, then deploys that build.
-        /// Nothing checks that they are as new as the sources.
+        /// Deploy the packages the last build of this workspace and
+        /// profile left (in cargo's target directory,
+        /// `stackctl-packages/<workspace>/<profile>/`) without running
+        /// cargo: for a pipeline that builds and tests once, then deploys
+        /// that build. Nothing checks that they are as new as the sources.
         #[arg(long)]
         no_build: bool,
         #[command(flatten)]

@@ -118,7 +118,7 @@ fn stamp_path(out: &Path) -> std::path::PathBuf {
     name.into()
 }
 
-fn hex_sha256(bytes: &[u8]) -> String {
+pub(super) fn hex_sha256(bytes: &[u8]) -> String {
     Sha256::digest(bytes)
         .iter()
         .map(|b| format!("{b:02x}"))

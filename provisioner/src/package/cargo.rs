@@ -8,7 +8,7 @@ use cargo_metadata::Message;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::Command;
 
-use super::archive::{code_sha256, zip_bootstrap_cached};
+use super::archive::{code_sha256, hex_sha256, zip_bootstrap_cached};
 use super::elf::{GlibcReq, check_glibc, inspect_elf};
 use super::{Arch, BuildRequest, Builder, Built, Package, PackageError, Toolchain};
 
@@ -117,14 +117,12 @@ fn packages_dir(b: &Builder, g: &Group) -> PathBuf {
 /// `<folder name>-<8 hex digits of a SHA-256 of the root's path>`: readable,
 /// and apart for two workspaces of the same folder name.
 fn workspace_key(root: &Path) -> String {
-    use sha2::{Digest, Sha256};
-    let digest = Sha256::digest(root.as_os_str().as_encoded_bytes());
-    let hex: String = digest.iter().take(4).map(|b| format!("{b:02x}")).collect();
+    let hex = hex_sha256(root.as_os_str().as_encoded_bytes());
     let name = root
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    format!("{name}-{hex}")
+    format!("{name}-{}", &hex[..8])
 }
 
 fn zip_name(binary: &str, arch: Arch) -> String {

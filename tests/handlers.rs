@@ -246,6 +246,26 @@ async fn a_failed_write_names_bucket_key_and_cause() {
 }
 
 #[tokio::test]
+async fn a_refused_generator_write_names_bucket_key_and_cause_and_stores_nothing() {
+    let store = MemStore {
+        refuse_writes: true,
+        ..MemStore::default()
+    };
+    // Several 65,536-row segments through the trait's default put_stream
+    // (gathered, then refused); S3's, which refuses midway, is tested in
+    // the provisioner's function_store.
+    let err = handle_generate(&store, &config(), serde_json::json!({"rows": 300_000}))
+        .await
+        .unwrap_err();
+    assert_eq!(err.error_type(), "WriteFailed");
+    assert_eq!(
+        err.to_string(),
+        "s3://raw-bucket/cart_abandonment_data.csv: write failed: AccessDenied: s3:PutObject"
+    );
+    assert!(store.keys().is_empty());
+}
+
+#[tokio::test]
 async fn a_bad_record_fails_the_event_before_any_record_is_written() {
     let mut event = fixture("s3-put.json");
     let mut missing = event["Records"][0].clone();

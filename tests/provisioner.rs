@@ -24,6 +24,8 @@ mod packages;
 mod aws_mocks;
 #[path = "aws_provider.rs"]
 mod aws_provider;
+#[path = "function_store.rs"]
+mod function_store;
 #[path = "local_cloud/mod.rs"]
 mod local_cloud;
 #[path = "provider_contract/mod.rs"]

@@ -1,8 +1,11 @@
 //! The three Lambda handlers, generic over a narrow object-store trait so
 //! they run the same against S3, a test double or local files.
 //!
-//! Every output is computed in full before the first write: a failure never
-//! leaves a partial file behind.
+//! No output becomes visible before it is whole: the processor and the
+//! promotion function compute theirs in full before the first write, and the
+//! generator's, handed over while it is made ([`BodyStream`]), is stored only
+//! once its producer says it is complete. A failure never leaves a partial
+//! file behind.
 
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -28,6 +31,92 @@ pub trait ObjectStore: Send + Sync {
         key: &str,
         body: Vec<u8>,
     ) -> impl Future<Output = Result<Option<String>, StoreError>> + Send;
+
+    /// Stores the body `segments` hands over while it is being produced;
+    /// stores nothing unless it ends complete. This default gathers it and
+    /// calls [`ObjectStore::put`]; S3 uploads it in parts as it comes.
+    fn put_stream(
+        &self,
+        bucket: &str,
+        key: &str,
+        mut segments: BodyStream,
+    ) -> impl Future<Output = Result<Option<String>, StoreError>> + Send {
+        async move {
+            let mut body = Vec::new();
+            while let Some(segment) = segments.next().await {
+                body.extend_from_slice(&segment?);
+            }
+            self.put(bucket, key, body).await
+        }
+    }
+}
+
+enum Segment {
+    Bytes(Vec<u8>),
+    End,
+}
+
+/// The producing side of a body handed over a segment at a time.
+pub struct BodySender(tokio::sync::mpsc::Sender<Segment>);
+
+/// The receiving side: segments in order, then the end. A producer that
+/// stops without [`BodySender::finish`] (an error, a panic) makes the body
+/// incomplete, and [`BodyStream::next`] says so instead of ending.
+pub struct BodyStream {
+    rx: tokio::sync::mpsc::Receiver<Segment>,
+    ended: bool,
+}
+
+/// A body channel holding up to `in_flight` segments between the two sides.
+pub fn body_channel(in_flight: usize) -> (BodySender, BodyStream) {
+    let (tx, rx) = tokio::sync::mpsc::channel(in_flight.max(1));
+    (BodySender(tx), BodyStream { rx, ended: false })
+}
+
+impl BodySender {
+    /// Hands over the next segment, waiting while `in_flight` are queued;
+    /// false once the receiver is gone (the store failed: stop producing).
+    /// For a producer on its own thread, never on the async runtime.
+    pub fn send_blocking(&self, segment: Vec<u8>) -> bool {
+        self.0.blocking_send(Segment::Bytes(segment)).is_ok()
+    }
+
+    /// Marks the body complete (the store may now make it visible).
+    pub fn finish_blocking(self) {
+        let _ = self.0.blocking_send(Segment::End);
+    }
+
+    /// Async forms of the two above, for producers on the runtime.
+    pub async fn send(&self, segment: Vec<u8>) -> bool {
+        self.0.send(Segment::Bytes(segment)).await.is_ok()
+    }
+
+    pub async fn finish(self) {
+        let _ = self.0.send(Segment::End).await;
+    }
+}
+
+impl BodyStream {
+    /// The next segment; `None` at a complete end; an error when the
+    /// producer stopped before the end.
+    pub async fn next(&mut self) -> Option<Result<Vec<u8>, StoreError>> {
+        if self.ended {
+            return None;
+        }
+        match self.rx.recv().await {
+            Some(Segment::Bytes(b)) => Some(Ok(b)),
+            Some(Segment::End) => {
+                self.ended = true;
+                None
+            }
+            None => {
+                self.ended = true;
+                Some(Err(StoreError::Other(
+                    "the body ended before its producer finished it".into(),
+                )))
+            }
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -240,9 +329,37 @@ pub async fn handle_generate<S: ObjectStore>(
     let p = parse_generate_payload(payload)?;
     let bucket = Config::require(&config.raw_bucket, "RAW_BUCKET")?;
     let (rows, seed) = (p.rows, p.seed);
-    let body = cpu(move || generate::generate(rows, seed)).await?;
-    let bytes = body.len() as u64;
-    let version_id = put(store, bucket, &p.key, body).await?;
+    // Generated and stored at once: each segment goes up while the next is
+    // made, and the function holds a few segments, not the whole file.
+    let (tx, segments) = body_channel(2);
+    let producing = cpu(move || {
+        let mut bytes = 0u64;
+        let mut sent = true;
+        generate::generate_into(rows, seed, |segment| {
+            bytes += segment.len() as u64;
+            sent = tx.send_blocking(segment);
+            sent
+        });
+        if sent {
+            tx.finish_blocking();
+        }
+        bytes
+    });
+    let storing = async {
+        store
+            .put_stream(bucket, &p.key, segments)
+            .await
+            .map_err(|cause| FunctionError::WriteFailed {
+                bucket: bucket.into(),
+                key: p.key.clone(),
+                cause,
+            })
+    };
+    let (bytes, version_id) = tokio::join!(producing, storing);
+    // The producer's failure is the cause of the store's, if both failed; a
+    // store that fails stops the producer without failing it.
+    let bytes = bytes?;
+    let version_id = version_id?;
     Ok(GenerateResponse {
         bucket: bucket.to_owned(),
         key: p.key,

@@ -9,7 +9,7 @@
 #![allow(clippy::unwrap_used)] // tests fail loudly; that is the point
 
 mod events;
-mod fixture;
+pub(crate) mod fixture;
 mod provider;
 mod s3_endpoint;
 mod stack;

@@ -52,6 +52,9 @@ pub const ACCOUNT: &str = "123456789012";
 ///    drops the tags, and answers an empty list.
 /// 7. Athena's GetQueryResults returns every row in one answer; AWS pages
 ///    them, 1000 rows at most per page.
+/// 8. CompleteMultipartUpload answers with the root element
+///    `CompleteMultipartUploadResponse`; AWS's (and the SDK's parser's) is
+///    `CompleteMultipartUploadResult` (getmoto/moto#10055, fixed after 5.2.1).
 pub const PATCHES: &str = r#"
 import json, re, sys
 
@@ -363,6 +366,27 @@ try:
     print("stackctl moto harness: fault injection ready", file=sys.stderr, flush=True)
 except Exception as e:
     _warn("fault injection", e)
+
+# 8. CompleteMultipartUpload's root element (getmoto/moto#10055).
+try:
+    from moto.s3.responses import S3Response
+
+    _key_post = S3Response._key_response_post
+
+    def _key_response_post(self, request, body, bucket_name, query, key_name):
+        status, headers, out = _key_post(self, request, body, bucket_name, query, key_name)
+        if "uploadId" in query and isinstance(out, (str, bytes)):
+            wrong, right = "CompleteMultipartUploadResponse", "CompleteMultipartUploadResult"
+            if isinstance(out, bytes):
+                out = out.replace(wrong.encode(), right.encode())
+            else:
+                out = out.replace(wrong, right)
+        return status, headers, out
+
+    S3Response._key_response_post = _key_response_post
+    print("stackctl moto harness: CompleteMultipartUpload root element patched", file=sys.stderr, flush=True)
+except Exception as e:
+    _warn("CompleteMultipartUpload root element", e)
 
 from moto.server import main
 sys.exit(main(sys.argv[1:]))

@@ -14,6 +14,9 @@ fn unhex(hex: &str) -> Option<Vec<u8>> {
         .collect()
 }
 
+/// S3's smallest part but the last: 5 MiB.
+const MIN_PART: u64 = 5 << 20;
+
 impl LocalS3 {
     pub(super) async fn multipart_create(
         &self,
@@ -119,6 +122,22 @@ impl LocalS3 {
             }
             digests.push(unhex(&tag).ok_or_else(|| internal(format!("part {n}: bad MD5 {tag}")))?);
             numbers.push(n);
+        }
+        // S3 refuses a part under 5 MiB anywhere but last (moto too); a
+        // client that splits finer must fail here as it would on AWS.
+        for n in &numbers[..numbers.len() - 1] {
+            let size = tokio::fs::metadata(upload.dir.join(format!("{n:05}.part")))
+                .await
+                .map_err(internal)?
+                .len();
+            if size < MIN_PART {
+                return Err(S3Error::with_message(
+                    S3ErrorCode::EntityTooSmall,
+                    format!(
+                        "Your proposed upload is smaller than the minimum allowed size: part {n} is {size} bytes; every part but the last must be at least 5 MiB"
+                    ),
+                ));
+            }
         }
         // S3's ETag of a multipart object: the MD5 of the parts' MD5s, a
         // dash, the number of parts.

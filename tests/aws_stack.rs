@@ -22,9 +22,12 @@ const CONSUMPTION: &str = "cartpipe-consumption-123456789012-us-east-1";
 const LOCK_BUCKET: &str = "stackctl-locks-123456789012-us-east-1";
 
 fn stackctl(moto: &moto::Moto, args: &[&str]) -> Output {
-    cli::aws_command(&moto.endpoint, REGION, args)
-        .output()
-        .expect("run stackctl")
+    // The repo's stack.yaml: aws_command runs in the repo root.
+    cli::reusing_build(&cli::repo_root().join("stack.yaml"), args, |args| {
+        cli::aws_command(&moto.endpoint, REGION, args)
+            .output()
+            .expect("run stackctl")
+    })
 }
 
 /// `{"api_calls": {"read": {...}, "mutating": {...}}}` from `--stats --json`.

@@ -37,13 +37,17 @@ pub fn stack_file_as(dir: &Path, name: &str, edit: impl Fn(String) -> String) ->
     path
 }
 
+/// `stackctl -f FILE ARGS`, reusing this test process's build of the same
+/// packages ([`super::cli::reusing_build`]).
 pub fn stackctl(file: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_stackctl"))
-        .arg("-f")
-        .arg(file)
-        .args(args)
-        .output()
-        .expect("run stackctl")
+    super::cli::reusing_build(file, args, |args| {
+        Command::new(env!("CARGO_BIN_EXE_stackctl"))
+            .arg("-f")
+            .arg(file)
+            .args(args)
+            .output()
+            .expect("run stackctl")
+    })
 }
 
 /// The latest version of an object, read from the local cloud's files the

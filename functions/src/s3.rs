@@ -92,6 +92,14 @@ impl S3Store {
         }
     }
 
+    /// PUT bodies without the SigV4 payload hash, as [`S3Store::from_env`]
+    /// does over loopback HTTP (for benchmarks and tests on such an
+    /// endpoint; AWS is HTTPS and keeps signed payloads).
+    pub fn with_unsigned_payload(mut self, unsigned: bool) -> Self {
+        self.unsigned_payload = unsigned;
+        self
+    }
+
     pub fn with_part_sizes(mut self, parts: PartSizes) -> Self {
         self.parts = PartSizes {
             threshold: parts.threshold,

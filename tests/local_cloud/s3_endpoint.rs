@@ -506,6 +506,23 @@ async fn big_objects_stream_with_their_etag_and_a_verified_checksum_and_a_bad_on
         Some(format!("bytes 10000000-10000009/{}", content.len()).as_str())
     );
     assert_eq!(body(range).await, &content[10_000_000..10_000_010]);
+    // An empty object maps nothing: it reads back empty.
+    s3.put_object()
+        .bucket(&raw)
+        .key("empty.csv")
+        .body(ByteStream::from_static(b""))
+        .send()
+        .await
+        .expect("empty put");
+    let empty = reader
+        .get_object()
+        .bucket(&raw)
+        .key("empty.csv")
+        .send()
+        .await
+        .expect("empty get");
+    assert_eq!(empty.content_length(), Some(0));
+    assert!(body(empty).await.is_empty());
 
     // A checksum that does not match: BadDigest, and nothing is stored,
     // not even a scratch file.

@@ -834,3 +834,141 @@ async fn aws_cli_works_against_the_endpoint_with_dummy_credentials() {
     assert!(listing.trim().is_empty(), "{listing}");
     endpoint.shutdown().await;
 }
+
+/// Parts go straight into their place in one file while they arrive in
+/// order, and completing with exactly those is a rename; whatever else a
+/// client does (parts out of order, a part sent again, parts left out, a
+/// refused completion retried) must still give the object the listed parts
+/// make, as S3 does.
+#[tokio::test]
+async fn multipart_parts_in_any_order_sent_again_or_left_out_complete_as_listed() {
+    use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
+    let fx = Fixture::new();
+    fx.up().await;
+    let (endpoint, _events) = started(&fx).await;
+    let s3 = client(&endpoint.url(), "AKIADUMMYDUMMY", "dummy-secret");
+    let raw = fx.bucket("raw");
+    let part = |fill: u8| vec![fill; 5 * 1024 * 1024];
+
+    // Sends `parts` (number, bytes) in that order, then completes with
+    // `listed` (numbers); the completion's result and what GET returns.
+    let upload = |key: &'static str, parts: Vec<(i32, Vec<u8>)>, listed: Vec<Vec<i32>>| {
+        let (s3, raw) = (s3.clone(), raw.clone());
+        async move {
+            let id = s3
+                .create_multipart_upload()
+                .bucket(&raw)
+                .key(key)
+                .send()
+                .await
+                .expect("create")
+                .upload_id()
+                .expect("id")
+                .to_owned();
+            let mut tags = BTreeMap::new();
+            for (n, data) in parts {
+                let out = s3
+                    .upload_part()
+                    .bucket(&raw)
+                    .key(key)
+                    .upload_id(&id)
+                    .part_number(n)
+                    .body(ByteStream::from(data))
+                    .send()
+                    .await
+                    .expect("part");
+                tags.insert(n, out.e_tag().expect("etag").to_owned());
+            }
+            let mut results = Vec::new();
+            for numbers in listed {
+                let parts = numbers
+                    .iter()
+                    .map(|n| {
+                        CompletedPart::builder()
+                            .part_number(*n)
+                            .e_tag(&tags[n])
+                            .build()
+                    })
+                    .collect();
+                let done = s3
+                    .complete_multipart_upload()
+                    .bucket(&raw)
+                    .key(key)
+                    .upload_id(&id)
+                    .multipart_upload(
+                        CompletedMultipartUpload::builder()
+                            .set_parts(Some(parts))
+                            .build(),
+                    )
+                    .send()
+                    .await;
+                results.push(done.map(|_| ()).map_err(|e| e.code().map(str::to_owned)));
+            }
+            let got = match s3.get_object().bucket(&raw).key(key).send().await {
+                Ok(out) => Some(body(out).await),
+                Err(_) => None,
+            };
+            (results, got)
+        }
+    };
+
+    // In order: the fast path.
+    let (done, got) = upload(
+        "in-order.csv",
+        vec![(1, part(1)), (2, part(2)), (3, b"end".to_vec())],
+        vec![vec![1, 2, 3]],
+    )
+    .await;
+    assert_eq!(done, vec![Ok(())]);
+    assert!(got == Some([part(1), part(2), b"end".to_vec()].concat()));
+
+    // Out of order: part 2 before part 1.
+    let (done, got) = upload(
+        "out-of-order.csv",
+        vec![(2, part(2)), (1, part(1)), (3, b"end".to_vec())],
+        vec![vec![1, 2, 3]],
+    )
+    .await;
+    assert_eq!(done, vec![Ok(())]);
+    assert!(got == Some([part(1), part(2), b"end".to_vec()].concat()));
+
+    // Part 1 sent again with other bytes: the last one sent counts.
+    let (done, got) = upload(
+        "sent-again.csv",
+        vec![(1, part(1)), (2, part(2)), (1, part(7))],
+        vec![vec![1, 2]],
+    )
+    .await;
+    assert_eq!(done, vec![Ok(())]);
+    assert!(got == Some([part(7), part(2)].concat()));
+
+    // Parts left out: only the listed ones make the object.
+    let (done, got) = upload(
+        "left-out.csv",
+        vec![(1, part(1)), (2, part(2)), (3, part(3))],
+        vec![vec![1, 2]],
+    )
+    .await;
+    assert_eq!(done, vec![Ok(())]);
+    assert!(got == Some([part(1), part(2)].concat()));
+    let (done, got) = upload(
+        "gap.csv",
+        vec![(1, part(1)), (2, part(2)), (3, b"end".to_vec())],
+        vec![vec![1, 3]],
+    )
+    .await;
+    assert_eq!(done, vec![Ok(())]);
+    assert!(got == Some([part(1), b"end".to_vec()].concat()));
+
+    // A refused completion (a small part not last) leaves the upload to be
+    // completed again, with the parts S3 accepts.
+    let (done, got) = upload(
+        "retried.csv",
+        vec![(1, part(1)), (2, b"small".to_vec()), (3, b"end".to_vec())],
+        vec![vec![1, 2, 3], vec![1, 3]],
+    )
+    .await;
+    assert_eq!(done, vec![Err(Some("EntityTooSmall".to_owned())), Ok(())]);
+    assert!(got == Some([part(1), b"end".to_vec()].concat()));
+    endpoint.shutdown().await;
+}

@@ -102,6 +102,51 @@ impl IncomingObject {
         Ok(())
     }
 
+    /// Another handle on the scratch file, for writes at given offsets
+    /// (a multipart upload's parts, each in its place, several at once).
+    pub fn positional(&self) -> Result<fs::File> {
+        self.file
+            .as_file()
+            .try_clone()
+            .map_err(io_err(self.file.path()))
+    }
+
+    /// Appends `len` bytes of `from` (at `path`) from `offset`, unhashed.
+    pub fn append_range(
+        &mut self,
+        from: &fs::File,
+        path: &std::path::Path,
+        offset: u64,
+        len: u64,
+    ) -> Result<()> {
+        use io::{Read as _, Seek as _};
+        self.md5 = None;
+        let mut from = from.try_clone().map_err(io_err(path))?;
+        from.seek(io::SeekFrom::Start(offset))
+            .map_err(io_err(path))?;
+        let n = io::copy(&mut from.take(len), self.file.as_file_mut()).map_err(io_err(path))?;
+        if n != len {
+            return Err(StoreError::Invalid(format!(
+                "{}: {n} bytes at {offset}, not {len}",
+                path.display()
+            )));
+        }
+        self.size += n;
+        Ok(())
+    }
+
+    /// The first `len` bytes, as written at their offsets, are the
+    /// object's (unhashed: the commit needs the ETag).
+    pub fn assembled(mut self, len: u64) -> Result<Self> {
+        self.file
+            .as_file()
+            .set_len(len)
+            .map_err(io_err(self.file.path()))?;
+        self.size = len;
+        self.md5 = None;
+        Ok(self)
+    }
+
     fn write_unhashed(&mut self, bytes: &[u8]) -> Result<()> {
         use std::io::Write as _;
         self.file

@@ -1,7 +1,11 @@
-//! Multipart uploads (the aws CLI uses them from 8 MB): parts wait in the
-//! store's scratch folder until CompleteMultipartUpload makes one version.
+//! Multipart uploads (the aws CLI uses them from 8 MB; the functions above
+//! 32 MiB): parts wait in the store's scratch folder until
+//! CompleteMultipartUpload makes one version. Parts arriving in order are
+//! written at their place in one file ([`Assembly`]), so completing with
+//! them renames it; it copied 150 MB in 0.15 s before.
 
 use super::*;
+use crate::s3::IncomingObject;
 
 /// Bytes from lowercase hex (a stored MD5).
 fn unhex(hex: &str) -> Option<Vec<u8>> {
@@ -16,6 +20,50 @@ fn unhex(hex: &str) -> Option<Vec<u8>> {
 
 /// S3's smallest part but the last: 5 MiB.
 const MIN_PART: u64 = 5 << 20;
+
+/// Where a part's bytes are when the upload completes.
+enum Source {
+    /// A file of its own, and its length.
+    File(std::path::PathBuf, u64),
+    /// At (offset, length) in the assembly.
+    Placed(u64, u64),
+}
+
+impl Source {
+    fn len(&self) -> u64 {
+        match self {
+            Self::File(_, len) | Self::Placed(_, len) => *len,
+        }
+    }
+}
+
+fn lock(assembly: &Mutex<Assembly>) -> std::sync::MutexGuard<'_, Assembly> {
+    assembly.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Part `n`'s place in the assembly, if it goes there: the next part in
+/// order, with its length known. Returns a handle to write through and
+/// the offset.
+fn place_part(
+    assembly: &Mutex<Assembly>,
+    n: i32,
+    content_length: Option<i64>,
+) -> Result<Option<(std::fs::File, u64)>, StoreError> {
+    let mut a = lock(assembly);
+    let Some(len) = content_length.and_then(|l| u64::try_from(l).ok()) else {
+        return Ok(None);
+    };
+    if usize::try_from(n).ok() != Some(a.placed.len() + 1) {
+        return Ok(None);
+    }
+    let Some(file) = &a.file else {
+        return Ok(None);
+    };
+    let handle = file.positional()?;
+    let offset = a.placed.last().map_or(0, |(o, l, _)| o + l);
+    a.placed.push((offset, len, false));
+    Ok(Some((handle, offset)))
+}
 
 impl LocalS3 {
     pub(super) async fn multipart_create(
@@ -33,6 +81,8 @@ impl LocalS3 {
         );
         let dir = self.store.scratch_dir().join(format!("upload-{upload_id}"));
         std::fs::create_dir_all(&dir).map_err(internal)?;
+        let store = self.store.clone();
+        let file = blocking(move || store.incoming_object()).await?;
         self.uploads
             .lock()
             .unwrap_or_else(|p| p.into_inner())
@@ -43,6 +93,10 @@ impl LocalS3 {
                     key: input.key.clone(),
                     content_type: input.content_type,
                     dir,
+                    assembly: Arc::new(Mutex::new(Assembly {
+                        file: Some(file),
+                        placed: Vec::new(),
+                    })),
                 },
             );
         Ok(S3Response::new(CreateMultipartUploadOutput {
@@ -66,19 +120,43 @@ impl LocalS3 {
             ));
         }
         let sent = sent_checksum!(input);
-        let incoming = receive(&self.store, input.body, input.content_length, sent).await?;
-        let [crc32, crc32c, crc64nvme, sha1, sha256] = checksum_fields(incoming.checksum.as_ref());
-        let tag = incoming.md5_hex().unwrap_or_default();
         let n = input.part_number;
         let dir = upload.dir.clone();
-        let etag = tag.clone();
-        // The part's MD5 beside it: completing checks the ETags it is
-        // given without reading the parts again.
-        blocking(move || {
-            write_atomically(&dir.join(format!("{n:05}.md5")), etag.as_bytes())?;
-            incoming.persist(&dir.join(format!("{n:05}.part")))
-        })
-        .await?;
+        let place = place_part(&upload.assembly, n, input.content_length).map_err(store_error)?;
+        let (tag, checksum) = match place {
+            Some((file, offset)) => {
+                let (part, checksum) = receive_into(
+                    AtOffset::new(file, offset),
+                    input.body,
+                    input.content_length,
+                    sent,
+                )
+                .await?;
+                let tag = part.md5_hex();
+                let etag = tag.clone();
+                blocking(move || {
+                    write_atomically(&dir.join(format!("{n:05}.md5")), etag.as_bytes())
+                })
+                .await?;
+                lock(&upload.assembly).placed[n as usize - 1].2 = true;
+                (tag, checksum)
+            }
+            None => {
+                let incoming = receive(&self.store, input.body, input.content_length, sent).await?;
+                let checksum = incoming.checksum.clone();
+                let tag = incoming.md5_hex().unwrap_or_default();
+                let etag = tag.clone();
+                // The part's MD5 beside it: completing checks the ETags it
+                // is given without reading the parts again.
+                blocking(move || {
+                    write_atomically(&dir.join(format!("{n:05}.md5")), etag.as_bytes())?;
+                    incoming.persist(&dir.join(format!("{n:05}.part")))
+                })
+                .await?;
+                (tag, checksum)
+            }
+        };
+        let [crc32, crc32c, crc64nvme, sha1, sha256] = checksum_fields(checksum.as_ref());
         Ok(S3Response::new(UploadPartOutput {
             checksum_crc32: crc32,
             checksum_crc32c: crc32c,
@@ -123,13 +201,28 @@ impl LocalS3 {
             digests.push(unhex(&tag).ok_or_else(|| internal(format!("part {n}: bad MD5 {tag}")))?);
             numbers.push(n);
         }
+        // Where each part's bytes are: a file of its own (which wins: a
+        // part sent again), else its place in the assembly.
+        let sources = {
+            let assembly = lock(&upload.assembly);
+            numbers
+                .iter()
+                .map(|n| {
+                    let path = upload.dir.join(format!("{n:05}.part"));
+                    match std::fs::metadata(&path) {
+                        Ok(meta) => Ok(Source::File(path, meta.len())),
+                        Err(_) => match assembly.placed.get(*n as usize - 1) {
+                            Some(&(offset, len, true)) => Ok(Source::Placed(offset, len)),
+                            _ => Err(s3_error!(InvalidPart, "part {n} was not uploaded")),
+                        },
+                    }
+                })
+                .collect::<S3Result<Vec<Source>>>()?
+        };
         // S3 refuses a part under 5 MiB anywhere but last (moto too); a
         // client that splits finer must fail here as it would on AWS.
-        for n in &numbers[..numbers.len() - 1] {
-            let size = tokio::fs::metadata(upload.dir.join(format!("{n:05}.part")))
-                .await
-                .map_err(internal)?
-                .len();
+        for (n, source) in numbers.iter().zip(&sources).take(numbers.len() - 1) {
+            let size = source.len();
             if size < MIN_PART {
                 return Err(S3Error::with_message(
                     S3ErrorCode::EntityTooSmall,
@@ -146,11 +239,42 @@ impl LocalS3 {
             crate::s3::md5_hex(&digests.concat()),
             numbers.len()
         );
-        let (store, dir) = (self.store.clone(), upload.dir.clone());
+        // Exactly the placed parts 1..=k: the assembly is the object.
+        let in_place = sources.iter().all(|s| matches!(s, Source::Placed(..)))
+            && numbers.iter().zip(1..).all(|(n, want)| *n == want);
+        // Taken only to become the object: a completion that fails while
+        // copying leaves the upload as it was, to be completed again.
+        let (whole, placed) = {
+            let mut a = lock(&upload.assembly);
+            if in_place {
+                (a.file.take(), None)
+            } else {
+                let handle = a.file.as_ref().map(IncomingObject::positional);
+                (None, handle.transpose().map_err(store_error)?)
+            }
+        };
+        if in_place && whole.is_none() {
+            return Err(s3_error!(NoSuchUpload, "the upload is being completed"));
+        }
+        let store = self.store.clone();
         let incoming = blocking(move || {
+            if let Some(whole) = whole {
+                return whole.assembled(sources.iter().map(Source::len).sum());
+            }
             let mut incoming = store.incoming_object()?;
-            for n in &numbers {
-                incoming.append_file(&dir.join(format!("{n:05}.part")))?;
+            for source in &sources {
+                match (source, &placed) {
+                    (Source::File(path, _), _) => incoming.append_file(path)?,
+                    (Source::Placed(offset, len), Some(placed)) => incoming.append_range(
+                        placed,
+                        std::path::Path::new("the upload's assembly"),
+                        *offset,
+                        *len,
+                    )?,
+                    (Source::Placed(..), None) => {
+                        return Err(StoreError::Invalid("the upload is being completed".into()));
+                    }
+                }
             }
             Ok(incoming)
         })

@@ -1,6 +1,7 @@
 //! The S3 operations, over the store.
 
 use super::*;
+use crate::s3::IncomingObject;
 // Explicit: s3s::dto has a `Marker` too.
 use super::listing::Marker;
 
@@ -14,6 +15,21 @@ pub(super) struct Upload {
     pub(super) key: String,
     pub(super) content_type: Option<String>,
     pub(super) dir: std::path::PathBuf,
+    pub(super) assembly: Arc<Mutex<Assembly>>,
+}
+
+/// The upload's parts written straight into one scratch file, each at its
+/// place, while every part before it is placed too (its length known from
+/// its Content-Length): clients send parts in order, several at once.
+/// Completing with exactly the placed parts 1..=k then makes that file the
+/// object, with no copy. Any other part (out of order, sent again, without
+/// a length) is a file of its own, and completing copies.
+#[derive(Debug)]
+pub(super) struct Assembly {
+    /// `None` once a completion took it.
+    pub(super) file: Option<IncomingObject>,
+    /// Parts 1..=n in order: (offset, length, received whole).
+    pub(super) placed: Vec<(u64, u64, bool)>,
 }
 
 pub(super) struct LocalS3 {

@@ -91,25 +91,99 @@ impl Hasher {
     }
 }
 
-/// Receives a request body into a new scratch object, hashed on the way
-/// (MD5 for the ETag; the flexible checksum the client sent, verified as S3
-/// does, and kept with the object). A body that ends early, fails its
-/// payload check or its checksum, or differs from `content_length` is an
-/// error and leaves nothing behind.
+/// Where a received body goes: a new scratch object, or its place in a
+/// multipart upload's assembly file ([`AtOffset`]). Written on a blocking
+/// thread, MD5-hashed on the way.
+pub(super) trait Sink: Send + 'static {
+    fn write(&mut self, bytes: &[u8]) -> Result<(), StoreError>;
+    fn size(&self) -> u64;
+}
+
+impl Sink for IncomingObject {
+    fn write(&mut self, bytes: &[u8]) -> Result<(), StoreError> {
+        IncomingObject::write(self, bytes)
+    }
+
+    fn size(&self) -> u64 {
+        IncomingObject::size(self)
+    }
+}
+
+/// A part written straight into its place in the upload's assembly file,
+/// at `offset` (parts write side by side, each through its own handle).
+pub(super) struct AtOffset {
+    file: std::fs::File,
+    offset: u64,
+    written: u64,
+    md5: md5::Md5,
+}
+
+impl AtOffset {
+    pub(super) fn new(file: std::fs::File, offset: u64) -> Self {
+        use md5::Digest as _;
+        Self {
+            file,
+            offset,
+            written: 0,
+            md5: md5::Md5::new(),
+        }
+    }
+
+    pub(super) fn md5_hex(&self) -> String {
+        use md5::Digest as _;
+        crate::store::hex(&self.md5.clone().finalize())
+    }
+}
+
+impl Sink for AtOffset {
+    fn write(&mut self, bytes: &[u8]) -> Result<(), StoreError> {
+        use md5::Digest as _;
+        use std::os::unix::fs::FileExt as _;
+        self.md5.update(bytes);
+        self.file
+            .write_all_at(bytes, self.offset + self.written)
+            .map_err(|e| StoreError::Invalid(format!("writing a part in place: {e}")))?;
+        self.written += bytes.len() as u64;
+        Ok(())
+    }
+
+    fn size(&self) -> u64 {
+        self.written
+    }
+}
+
+/// Receives a request body into a new scratch object (see [`receive_into`]).
 pub(super) async fn receive(
     store: &Arc<Store>,
     body: Option<StreamingBlob>,
     content_length: Option<i64>,
     checksum: Option<Checksum>,
 ) -> S3Result<IncomingObject> {
+    let s = store.clone();
+    let incoming = blocking(move || s.incoming_object()).await?;
+    let (mut incoming, checksum) = receive_into(incoming, body, content_length, checksum).await?;
+    incoming.checksum = checksum;
+    Ok(incoming)
+}
+
+/// Receives a request body into `sink`, hashed on the way (MD5 for the
+/// ETag; the flexible checksum the client sent, verified as S3 does, and
+/// returned to be kept with the object). A body that ends early, fails its
+/// payload check or its checksum, or differs from `content_length` is an
+/// error (a scratch object is then dropped, leaving nothing behind).
+pub(super) async fn receive_into<S: Sink>(
+    sink: S,
+    body: Option<StreamingBlob>,
+    content_length: Option<i64>,
+    checksum: Option<Checksum>,
+) -> S3Result<(S, Option<Checksum>)> {
     let mut hasher = match &checksum {
         None => None,
         Some(c) => Some(Hasher::new(&c.algorithm).ok_or_else(|| {
             s3_error!(InvalidRequest, "unknown checksum algorithm {}", c.algorithm)
         })?),
     };
-    let s = store.clone();
-    let mut incoming = blocking(move || s.incoming_object()).await?;
+    let mut incoming = sink;
     if let Some(body) = body {
         let mut body: s3s::Body = body.into();
         let (tx, mut rx) = mpsc::channel::<Bytes>(IN_FLIGHT);
@@ -173,9 +247,9 @@ pub(super) async fn receive(
                 ),
             ));
         }
-        incoming.checksum = Some(sent);
+        return Ok((incoming, Some(sent)));
     }
-    Ok(incoming)
+    Ok((incoming, None))
 }
 
 /// A stored checksum as the five optional output fields of S3's API

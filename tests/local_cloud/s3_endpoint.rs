@@ -835,8 +835,8 @@ async fn aws_cli_works_against_the_endpoint_with_dummy_credentials() {
     endpoint.shutdown().await;
 }
 
-/// Parts go straight into their place in one file while they arrive in
-/// order, and completing with exactly those is a rename; whatever else a
+/// Parts of one size go straight into their place in one file, and
+/// completing with parts 1..=k lying end to end is a rename; whatever else a
 /// client does (parts out of order, a part sent again, parts left out, a
 /// refused completion retried) must still give the object the listed parts
 /// make, as S3 does.
@@ -926,6 +926,16 @@ async fn multipart_parts_in_any_order_sent_again_or_left_out_complete_as_listed(
     let (done, got) = upload(
         "out-of-order.csv",
         vec![(2, part(2)), (1, part(1)), (3, b"end".to_vec())],
+        vec![vec![1, 2, 3]],
+    )
+    .await;
+    assert_eq!(done, vec![Ok(())]);
+    assert!(got == Some([part(1), part(2), b"end".to_vec()].concat()));
+
+    // The short last part first: it sets no stride the others fit.
+    let (done, got) = upload(
+        "short-first.csv",
+        vec![(3, b"end".to_vec()), (1, part(1)), (2, part(2))],
         vec![vec![1, 2, 3]],
     )
     .await;

@@ -1,6 +1,6 @@
 //! Multipart uploads (the aws CLI uses them from 8 MB; the functions above
 //! 32 MiB): parts wait in the store's scratch folder until
-//! CompleteMultipartUpload makes one version. Parts arriving in order are
+//! CompleteMultipartUpload makes one version. Parts of one size are
 //! written at their place in one file ([`Assembly`]), so completing with
 //! them renames it; it copied 150 MB in 0.15 s before.
 
@@ -20,6 +20,7 @@ fn unhex(hex: &str) -> Option<Vec<u8>> {
 
 /// S3's smallest part but the last: 5 MiB.
 const MIN_PART: u64 = 5 << 20;
+const MAX_ASSEMBLY: u64 = 1 << 40;
 
 /// Where a part's bytes are when the upload completes.
 enum Source {
@@ -41,27 +42,37 @@ fn lock(assembly: &Mutex<Assembly>) -> std::sync::MutexGuard<'_, Assembly> {
     assembly.lock().unwrap_or_else(|p| p.into_inner())
 }
 
-/// Part `n`'s place in the assembly, if it goes there: the next part in
-/// order, with its length known. Returns a handle to write through and
-/// the offset.
+/// Part `n`'s place in the assembly, if it goes there (see [`Assembly`]):
+/// a handle to write through and the offset.
 fn place_part(
     assembly: &Mutex<Assembly>,
     n: i32,
     content_length: Option<i64>,
 ) -> Result<Option<(std::fs::File, u64)>, StoreError> {
     let mut a = lock(assembly);
-    let Some(len) = content_length.and_then(|l| u64::try_from(l).ok()) else {
+    let (Some(len), Ok(slot)) = (
+        content_length.and_then(|l| u64::try_from(l).ok()),
+        u64::try_from(n - 1),
+    ) else {
         return Ok(None);
     };
-    if usize::try_from(n).ok() != Some(a.placed.len() + 1) {
+    let stride = *a.stride.get_or_insert(len);
+    if len > stride || a.placed.contains_key(&n) {
         return Ok(None);
     }
+    // A sparse file of at most 1 TiB (ext4 stops at 16): a part beyond
+    // goes to a file of its own.
+    let Some(offset) = slot
+        .checked_mul(stride)
+        .filter(|o| o.saturating_add(len) <= MAX_ASSEMBLY)
+    else {
+        return Ok(None);
+    };
     let Some(file) = &a.file else {
         return Ok(None);
     };
     let handle = file.positional()?;
-    let offset = a.placed.last().map_or(0, |(o, l, _)| o + l);
-    a.placed.push((offset, len, false));
+    a.placed.insert(n, (offset, len, false));
     Ok(Some((handle, offset)))
 }
 
@@ -95,7 +106,8 @@ impl LocalS3 {
                     dir,
                     assembly: Arc::new(Mutex::new(Assembly {
                         file: Some(file),
-                        placed: Vec::new(),
+                        stride: None,
+                        placed: HashMap::new(),
                     })),
                 },
             );
@@ -138,7 +150,9 @@ impl LocalS3 {
                     write_atomically(&dir.join(format!("{n:05}.md5")), etag.as_bytes())
                 })
                 .await?;
-                lock(&upload.assembly).placed[n as usize - 1].2 = true;
+                if let Some(p) = lock(&upload.assembly).placed.get_mut(&n) {
+                    p.2 = true;
+                }
                 (tag, checksum)
             }
             None => {
@@ -211,7 +225,7 @@ impl LocalS3 {
                     let path = upload.dir.join(format!("{n:05}.part"));
                     match std::fs::metadata(&path) {
                         Ok(meta) => Ok(Source::File(path, meta.len())),
-                        Err(_) => match assembly.placed.get(*n as usize - 1) {
+                        Err(_) => match assembly.placed.get(n) {
                             Some(&(offset, len, true)) => Ok(Source::Placed(offset, len)),
                             _ => Err(s3_error!(InvalidPart, "part {n} was not uploaded")),
                         },
@@ -239,9 +253,16 @@ impl LocalS3 {
             crate::s3::md5_hex(&digests.concat()),
             numbers.len()
         );
-        // Exactly the placed parts 1..=k: the assembly is the object.
-        let in_place = sources.iter().all(|s| matches!(s, Source::Placed(..)))
-            && numbers.iter().zip(1..).all(|(n, want)| *n == want);
+        // Parts 1..=k lying end to end in the assembly: it is the object.
+        let mut end = 0;
+        let in_place = numbers.iter().zip(1..).all(|(n, want)| *n == want)
+            && sources.iter().all(|s| match s {
+                Source::Placed(offset, len) if *offset == end => {
+                    end += len;
+                    true
+                }
+                _ => false,
+            });
         // Taken only to become the object: a completion that fails while
         // copying leaves the upload as it was, to be completed again.
         let (whole, placed) = {

@@ -18,18 +18,20 @@ pub(super) struct Upload {
     pub(super) assembly: Arc<Mutex<Assembly>>,
 }
 
-/// The upload's parts written straight into one scratch file, each at its
-/// place, while every part before it is placed too (its length known from
-/// its Content-Length): clients send parts in order, several at once.
-/// Completing with exactly the placed parts 1..=k then makes that file the
-/// object, with no copy. Any other part (out of order, sent again, without
-/// a length) is a file of its own, and completing copies.
+/// The upload's parts written straight into one scratch file, part `n` in
+/// slot `n`: at `(n - 1) × stride`, the stride being the length of the
+/// first part to arrive (clients cut parts of one size, all but the last).
+/// A part longer than the stride, sent again, or without a length is a
+/// file of its own. Completing with parts 1..=k that lie end to end in
+/// the file (each but the last a full stride) makes it the object, with no
+/// copy; any other completion copies.
 #[derive(Debug)]
 pub(super) struct Assembly {
     /// `None` once a completion took it.
     pub(super) file: Option<IncomingObject>,
-    /// Parts 1..=n in order: (offset, length, received whole).
-    pub(super) placed: Vec<(u64, u64, bool)>,
+    pub(super) stride: Option<u64>,
+    /// Part number → (offset, length, received whole).
+    pub(super) placed: HashMap<i32, (u64, u64, bool)>,
 }
 
 pub(super) struct LocalS3 {

@@ -13,11 +13,8 @@ use crate::handlers::{BodyStream, ObjectStore, StoreError};
 /// (8 MiB): one PUT of 150 MB is one serial stream, and S3's MD5 of it is
 /// serial on the server too.
 pub const MULTIPART_THRESHOLD: usize = 32 << 20;
-/// A part is at least this big (S3's floor is 5 MiB, all but the last):
-/// the generator's 9.8 MB segments each go up as one part, uncopied.
-pub const MIN_PART: usize = 8 << 20;
-/// One large body is cut into parts of about this size: 150 MB makes 8, and
-/// a 1.5 GB file (10M rows) 89, far under S3's 10,000.
+/// Every part but the last is this big: 150 MB makes 9 parts, and a 1.5 GB
+/// file (10M rows) 90, far under S3's 10,000 (its floor is 5 MiB).
 pub const PART_SIZE: usize = 16 << 20;
 const MAX_PARTS: usize = 10_000;
 const PARTS_IN_FLIGHT: usize = 4;
@@ -36,7 +33,6 @@ pub struct S3Store {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PartSizes {
     pub threshold: usize,
-    pub min_part: usize,
     pub part_size: usize,
 }
 
@@ -44,7 +40,6 @@ impl Default for PartSizes {
     fn default() -> Self {
         Self {
             threshold: MULTIPART_THRESHOLD,
-            min_part: MIN_PART,
             part_size: PART_SIZE,
         }
     }
@@ -103,8 +98,7 @@ impl S3Store {
     pub fn with_part_sizes(mut self, parts: PartSizes) -> Self {
         self.parts = PartSizes {
             threshold: parts.threshold,
-            min_part: parts.min_part.max(1),
-            part_size: parts.part_size.max(parts.min_part).max(1),
+            part_size: parts.part_size.max(1),
         };
         self
     }
@@ -259,35 +253,40 @@ impl S3Store {
     }
 }
 
-/// Cuts a body's segments into parts: a segment of at least `min_part`
-/// bytes arriving with nothing held becomes parts of about `part_size`
-/// without a copy (Bytes slices); smaller ones are gathered until they
-/// reach `min_part`. Every part but the last is at least `min_part`.
+/// Cuts a body's segments into parts of exactly `part_size` bytes but the
+/// last, as the SDKs' transfer managers and the aws CLI cut them (S3 asks
+/// only that all but the last be 5 MiB or more; one size lets an endpoint
+/// place each part by its number, as the local one does). A segment
+/// arriving with nothing held gives its full parts as slices, uncopied;
+/// the rest is gathered.
 struct PartCutter {
-    sizes: PartSizes,
-    held: Vec<u8>,
+    part_size: usize,
+    held: bytes::BytesMut,
     finished: bool,
 }
 
 impl PartCutter {
     fn new(sizes: PartSizes) -> Self {
         Self {
-            sizes,
-            held: Vec::new(),
+            part_size: sizes.part_size,
+            held: bytes::BytesMut::new(),
             finished: false,
         }
     }
 
     fn push(&mut self, segment: Vec<u8>) -> Vec<bytes::Bytes> {
-        if self.held.is_empty() && segment.len() >= self.sizes.min_part {
-            return cut(segment.into(), self.sizes.part_size);
+        let mut parts = Vec::new();
+        let mut rest = bytes::Bytes::from(segment);
+        if self.held.is_empty() {
+            while rest.len() >= self.part_size {
+                parts.push(rest.split_to(self.part_size));
+            }
         }
-        self.held.extend_from_slice(&segment);
-        if self.held.len() >= self.sizes.min_part {
-            vec![std::mem::take(&mut self.held).into()]
-        } else {
-            Vec::new()
+        self.held.extend_from_slice(&rest);
+        while self.held.len() >= self.part_size {
+            parts.push(self.held.split_to(self.part_size).freeze());
         }
+        parts
     }
 
     fn finish(&mut self) -> Vec<bytes::Bytes> {
@@ -295,20 +294,9 @@ impl PartCutter {
         if self.held.is_empty() {
             Vec::new()
         } else {
-            vec![std::mem::take(&mut self.held).into()]
+            vec![std::mem::take(&mut self.held).freeze()]
         }
     }
-}
-
-/// `body` as `n = max(1, len / part_size)` slices of about equal size, each
-/// at least `part_size` long unless `n` is 1.
-fn cut(body: bytes::Bytes, part_size: usize) -> Vec<bytes::Bytes> {
-    let n = (body.len() / part_size.max(1)).max(1);
-    let each = body.len().div_ceil(n);
-    (0..n)
-        .map(|i| body.slice((i * each).min(body.len())..((i + 1) * each).min(body.len())))
-        .filter(|part| !part.is_empty())
-        .collect()
 }
 
 fn classify<E, R>(e: SdkError<E, R>) -> StoreError
@@ -409,7 +397,32 @@ impl ObjectStore for S3Store {
 
 #[cfg(test)]
 mod tests {
-    use super::loopback_http;
+    use super::{PartCutter, PartSizes, loopback_http};
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Whatever the segments, the parts are the body in order, each
+        /// exactly `part_size` bytes but the last, which is not empty.
+        #[test]
+        fn parts_are_the_body_cut_at_one_size(
+            lens in prop::collection::vec(0usize..40, 0..20),
+            part_size in 1usize..16,
+        ) {
+            let mut cutter = PartCutter::new(PartSizes { threshold: 0, part_size });
+            let (mut body, mut parts) = (Vec::new(), Vec::new());
+            for (i, len) in lens.iter().enumerate() {
+                let segment: Vec<u8> = (0..*len).map(|j| (i * 41 + j) as u8).collect();
+                body.extend_from_slice(&segment);
+                parts.extend(cutter.push(segment));
+            }
+            parts.extend(cutter.finish());
+            prop_assert_eq!(parts.concat(), body);
+            if let Some((last, full)) = parts.split_last() {
+                prop_assert!(full.iter().all(|p| p.len() == part_size));
+                prop_assert!(!last.is_empty() && last.len() <= part_size);
+            }
+        }
+    }
 
     #[test]
     fn only_plain_http_to_this_machine_goes_unsigned() {

@@ -234,7 +234,7 @@ fn endpoint_throughput() {
                 assert!(back == data);
             }
             println!(
-                "| function, the functions' S3Store (multipart: 8 parts, 4 in flight; {}) | {:.0} | {:.0} | {:.2} | {:.2} |",
+                "| function, the functions' S3Store (multipart: 9 parts of 16 MiB, 4 in flight; {}) | {:.0} | {:.0} | {:.2} | {:.2} |",
                 if unsigned { "unsigned, as the functions send" } else { "signed" },
                 mb / put,
                 mb / get,

@@ -245,10 +245,12 @@ pub fn access_policy(
         }));
     }
     if !writes.is_empty() {
+        // Abort: a writer's failed multipart upload (functions/src/s3.rs)
+        // is aborted, or its parts stay, billed, until a lifecycle rule.
         statements.push(json!({
             "Sid": "WriteObjects",
             "Effect": "Allow",
-            "Action": ["s3:PutObject"],
+            "Action": ["s3:AbortMultipartUpload", "s3:PutObject"],
             "Resource": writes.iter().map(|b| format!("arn:aws:s3:::{b}/*")).collect::<Vec<_>>()
         }));
     }
@@ -338,7 +340,7 @@ mod tests {
                 {
                     "Sid": "WriteObjects",
                     "Effect": "Allow",
-                    "Action": ["s3:PutObject"],
+                    "Action": ["s3:AbortMultipartUpload", "s3:PutObject"],
                     "Resource": [format!("arn:aws:s3:::{consumption}/*")]
                 }
             ]

@@ -609,6 +609,23 @@ async fn s3_endpoint_enforces_each_function_role() {
             .size,
         40_000
     );
+    // A writer may abort its own multipart upload (the functions' S3Store
+    // does when a part fails), as the role grants s3:AbortMultipartUpload.
+    let upload = generator
+        .create_multipart_upload()
+        .bucket(&raw)
+        .key("aborted.csv")
+        .send()
+        .await
+        .expect("generator starts a multipart upload");
+    generator
+        .abort_multipart_upload()
+        .bucket(&raw)
+        .key("aborted.csv")
+        .upload_id(upload.upload_id().expect("id"))
+        .send()
+        .await
+        .expect("generator aborts its upload");
     let err = put(&generator, &consumption, "x.csv")
         .await
         .expect_err("not consumption");

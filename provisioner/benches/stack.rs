@@ -133,6 +133,16 @@ fn endpoint_throughput() {
         mb / write,
         mb / read
     );
+    // One table row: MB/s, and the time against the plain file's.
+    let print_row = |who: &str, put: f64, get: f64| {
+        println!(
+            "| {who} | {:.0} | {:.0} | {:.2} | {:.2} |",
+            mb / put,
+            mb / get,
+            write / put,
+            read / get
+        );
+    };
     rt.block_on(async {
         let endpoint = localcloud::s3::start(store.clone(), Arc::new(NoEvents), 0)
             .await
@@ -198,13 +208,7 @@ fn endpoint_throughput() {
                 get = get.min(t.elapsed().as_secs_f64());
                 assert_eq!(back.len(), data.len());
             }
-            println!(
-                "| {who} | {:.0} | {:.0} | {:.2} | {:.2} |",
-                mb / put,
-                mb / get,
-                write / put,
-                read / get
-            );
+            print_row(who, put, get);
         }
         // The functions' own client: over 32 MiB a body goes up as a
         // multipart upload, 4 parts in flight (functions/src/s3.rs), so the
@@ -250,13 +254,7 @@ fn endpoint_throughput() {
                     "function, the functions' S3Store \
                      (multipart: 9 parts of 16 MiB, 4 in flight; {how})"
                 );
-                println!(
-                    "| {who} | {:.0} | {:.0} | {:.2} | {:.2} |",
-                    mb / put,
-                    mb / get,
-                    write / put,
-                    read / get
-                );
+                print_row(&who, put, get);
             }
         }
         endpoint.shutdown().await;

@@ -143,41 +143,49 @@ pub fn rank_promotions(rows: &ValidRows, top_n: usize) -> Result<Promotions, Con
         keyed.push((u64::from(c) * PAIR + u64::from(p), q, v));
     }
     keyed.sort_unstable_by_key(|&(key, _, _)| key);
-    let (mut pair, mut quantity, mut value) = (Vec::new(), Vec::new(), Vec::new());
-    for (key, q, v) in keyed {
-        if pair.last() == Some(&key) {
-            if let (Some(sq), Some(sv)) = (quantity.last_mut(), value.last_mut()) {
-                *sq += q;
-                *sv += v;
-            }
+    // Equal neighbours summed in place: no second set of columns, whose
+    // fresh pages cost more than the sort on a VM that hands freed memory
+    // back to its host (docs/performance.md, "2026-12-05 afternoon").
+    let mut groups = 0;
+    for i in 0..keyed.len() {
+        let (key, q, v) = keyed[i];
+        if groups > 0 && keyed[groups - 1].0 == key {
+            keyed[groups - 1].1 += q;
+            keyed[groups - 1].2 += v;
         } else {
-            pair.push(key);
-            quantity.push(q);
-            value.push(v);
+            keyed[groups] = (key, q, v);
+            groups += 1;
         }
     }
-    let (pair, quantity, value) = (&pair[..], &quantity[..], &value[..]);
+    keyed.truncate(groups);
+    let pairs = &keyed[..];
 
-    let mut out = RankedColumns::with_capacity(pair.len());
+    let mut out = RankedColumns::with_capacity(pairs.len());
     let mut customers = 0u64;
     let mut order: Vec<usize> = Vec::new();
     let mut start = 0;
-    while start < pair.len() {
-        let customer = pair[start] / PAIR;
+    while start < pairs.len() {
+        let customer = pairs[start].0 / PAIR;
         let end = start
-            + pair[start..]
+            + pairs[start..]
                 .iter()
-                .position(|&p| p / PAIR != customer)
-                .unwrap_or(pair.len() - start);
+                .position(|&(p, _, _)| p / PAIR != customer)
+                .unwrap_or(pairs.len() - start);
         customers += 1;
         order.clear();
         order.extend(start..end);
-        order.sort_by(|&a, &b| value[b].cmp(&value[a]).then(quantity[b].cmp(&quantity[a])));
+        // By value, then quantity, both descending; stable, so ties keep
+        // the products' ascending order.
+        order.sort_by(|&a, &b| {
+            let ((_, qa, va), (_, qb, vb)) = (pairs[a], pairs[b]);
+            vb.cmp(&va).then(qb.cmp(&qa))
+        });
         for (rank, &i) in order.iter().take(top_n).enumerate() {
+            let (pair, quantity, value) = pairs[i];
             out.customer_id.push(customer as u32);
-            out.product_id.push((pair[i] % PAIR) as u32);
-            out.quantity.push(quantity[i]);
-            out.value.push(value[i]);
+            out.product_id.push((pair % PAIR) as u32);
+            out.quantity.push(quantity);
+            out.value.push(value);
             out.rank.push(rank as u32 + 1);
         }
         start = end;

@@ -143,9 +143,10 @@ pub fn rank_promotions(rows: &ValidRows, top_n: usize) -> Result<Promotions, Con
         keyed.push((u64::from(c) * PAIR + u64::from(p), q, v));
     }
     keyed.sort_unstable_by_key(|&(key, _, _)| key);
-    // Equal neighbours summed in place: no second set of columns, whose
-    // fresh pages cost more than the sort on a VM that hands freed memory
-    // back to its host (docs/performance.md, "2026-12-05 afternoon").
+    // Equal neighbours summed in place: no second set of columns. Fresh
+    // pages, not the sort, were most of this function's time on a VM that
+    // hands freed memory back to its host (docs/performance.md,
+    // "2026-12-05 afternoon").
     let mut groups = 0;
     for i in 0..keyed.len() {
         let (key, q, v) = keyed[i];

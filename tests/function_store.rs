@@ -57,6 +57,24 @@ async fn stream(
     (stored, sent)
 }
 
+/// Reads `key` through `get_to`: the store's answer, and the body the
+/// receiver got (an error if it did not end finished).
+async fn read_to(
+    store: &S3Store,
+    bucket: &str,
+    key: &str,
+) -> (Result<(), StoreError>, Result<Vec<u8>, StoreError>) {
+    let (tx, mut rx): (_, BodyStream) = body_channel(2);
+    let receiver = async move {
+        let mut body = Vec::new();
+        while let Some(chunk) = rx.next().await {
+            body.extend_from_slice(&chunk?);
+        }
+        Ok(body)
+    };
+    tokio::join!(store.get_to(bucket, key, tx), receiver)
+}
+
 async fn etag(s3: &aws_sdk_s3::Client, bucket: &str, key: &str) -> (String, Option<String>) {
     let head = s3
         .head_object()
@@ -94,6 +112,17 @@ async fn streamed_bodies_are_stored_whole_or_not_at_all(s3: aws_sdk_s3::Client, 
     assert!(got == whole, "the object is the segments, in order");
     let (tag, head_version) = etag(&s3, bucket, "streamed.csv").await;
     assert!(tag.ends_with("-6"), "six parts: {tag}");
+    // Read back as the functions read it: handed on as it arrives, whole
+    // and in order, and finished.
+    let (fetched, received) = read_to(&store, bucket, "streamed.csv").await;
+    fetched.expect("get_to");
+    assert!(
+        received.expect("a finished body") == whole,
+        "get_to hands on the object, in order"
+    );
+    let (fetched, received) = read_to(&store, bucket, "no-such.csv").await;
+    assert_eq!(fetched, Err(StoreError::NotFound));
+    assert!(received.is_err(), "a failed read does not end finished");
     assert_eq!(head_version, version);
 
     // One large body from `put`: 5, 5 and 2 MiB.

@@ -280,6 +280,95 @@ async fn a_bad_record_fails_the_event_before_any_record_is_written() {
     assert_eq!(store.keys(), [("raw-bucket".to_owned(), KEY.to_owned())]);
 }
 
+/// Hands on its one object a few bytes at a time; with `fail_after`, the
+/// download breaks after that many pieces. Counts the pieces taken.
+struct Trickle {
+    body: Vec<u8>,
+    fail_after: Option<usize>,
+    sent: std::sync::atomic::AtomicUsize,
+    written: Mutex<Vec<String>>,
+}
+
+impl Trickle {
+    fn new(body: Vec<u8>, fail_after: Option<usize>) -> Self {
+        Self {
+            body,
+            fail_after,
+            sent: Default::default(),
+            written: Default::default(),
+        }
+    }
+}
+
+impl ObjectStore for Trickle {
+    async fn get(&self, _: &str, _: &str) -> Result<Vec<u8>, StoreError> {
+        Ok(self.body.clone())
+    }
+
+    async fn get_to(&self, _: &str, _: &str, body: BodySender) -> Result<(), StoreError> {
+        for (n, piece) in self.body.chunks(7).enumerate() {
+            if Some(n) == self.fail_after {
+                return Err(StoreError::Other("connection reset".into()));
+            }
+            if !body.send(piece.to_vec()).await {
+                return Ok(());
+            }
+            self.sent.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        }
+        body.finish().await;
+        Ok(())
+    }
+
+    async fn put(&self, _: &str, key: &str, _: Vec<u8>) -> Result<Option<String>, StoreError> {
+        self.written.lock().unwrap().push(key.into());
+        Ok(None)
+    }
+}
+
+#[tokio::test]
+async fn an_object_read_as_it_arrives_gives_what_the_whole_object_gives() {
+    let whole = MemStore::with("raw-bucket", KEY, &raw_with_one_reject());
+    let event = fixture("eventbridge-object-created.json");
+    let expected = handle_promote(&whole, &config(), event.clone())
+        .await
+        .unwrap();
+    let trickle = Trickle::new(raw_with_one_reject(), None);
+    let got = handle_promote(&trickle, &config(), event).await.unwrap();
+    assert_eq!(got, expected);
+    assert!(trickle.sent.into_inner() > 40, "it did arrive in pieces");
+}
+
+#[tokio::test]
+async fn a_download_that_breaks_midway_fails_the_read_and_writes_nothing() {
+    let store = Trickle::new(raw_with_one_reject(), Some(30));
+    let err = handle_process(&store, &config(), fixture("s3-put.json"))
+        .await
+        .unwrap_err();
+    assert_eq!(err.error_type(), "ReadFailed");
+    assert_eq!(
+        err.to_string(),
+        format!("s3://raw-bucket/{KEY}: read failed: connection reset")
+    );
+    assert!(store.written.lock().unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn a_header_without_the_columns_stops_the_download() {
+    // A long body behind a bad header: the reader gives up at the header,
+    // so the store stops handing it on.
+    let mut body = b"event_id,quantity\n".to_vec();
+    body.extend(std::iter::repeat_n(b"e1,2\n".as_slice(), 4 << 20).flatten());
+    let store = Trickle::new(body, None);
+    let err = handle_process(&store, &config(), fixture("s3-put.json"))
+        .await
+        .unwrap_err();
+    assert_eq!(err.error_type(), "MissingColumns");
+    let pieces = store.body.len().div_ceil(7);
+    let sent = store.sent.load(std::sync::atomic::Ordering::SeqCst);
+    assert!(sent < pieces / 2, "{sent} of {pieces} pieces were taken");
+    assert!(store.written.lock().unwrap().is_empty());
+}
+
 #[tokio::test]
 async fn a_missing_bucket_is_named_as_such_not_as_a_missing_object() {
     struct NoBucket;

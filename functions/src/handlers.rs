@@ -14,7 +14,7 @@ use aws_lambda_events::event::eventbridge::EventBridgeEvent;
 use aws_lambda_events::event::s3::S3Event;
 use serde::{Deserialize, Serialize};
 
-use crate::contract::{self, ContractError};
+use crate::contract::{self, ContractError, Purpose, ValidRows};
 use crate::generate;
 
 /// What a handler needs from object storage, and nothing more.
@@ -31,6 +31,25 @@ pub trait ObjectStore: Send + Sync {
         key: &str,
         body: Vec<u8>,
     ) -> impl Future<Output = Result<Option<String>, StoreError>> + Send;
+
+    /// Hands the object's bytes to `body` as they arrive, then finishes it;
+    /// stops early, with no error, once the receiver is gone. This default
+    /// fetches the object whole with [`ObjectStore::get`]; S3 passes on
+    /// the response body's chunks as they come.
+    fn get_to(
+        &self,
+        bucket: &str,
+        key: &str,
+        body: BodySender,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send {
+        async move {
+            let bytes = self.get(bucket, key).await?;
+            if body.send(bytes).await {
+                body.finish().await;
+            }
+            Ok(())
+        }
+    }
 
     /// Stores the body `segments` hands over while it is being produced;
     /// stores nothing unless it ends complete. This default gathers it and
@@ -52,7 +71,7 @@ pub trait ObjectStore: Send + Sync {
 }
 
 enum Segment {
-    Bytes(Vec<u8>),
+    Bytes(bytes::Bytes),
     End,
 }
 
@@ -77,8 +96,8 @@ impl BodySender {
     /// Hands over the next segment, waiting while `in_flight` are queued;
     /// false once the receiver is gone (the store failed: stop producing).
     /// For a producer on its own thread, never on the async runtime.
-    pub fn send_blocking(&self, segment: Vec<u8>) -> bool {
-        self.0.blocking_send(Segment::Bytes(segment)).is_ok()
+    pub fn send_blocking(&self, segment: impl Into<bytes::Bytes>) -> bool {
+        self.0.blocking_send(Segment::Bytes(segment.into())).is_ok()
     }
 
     /// Marks the body complete (the store may now make it visible).
@@ -87,8 +106,8 @@ impl BodySender {
     }
 
     /// Async forms of the two above, for producers on the runtime.
-    pub async fn send(&self, segment: Vec<u8>) -> bool {
-        self.0.send(Segment::Bytes(segment)).await.is_ok()
+    pub async fn send(&self, segment: impl Into<bytes::Bytes>) -> bool {
+        self.0.send(Segment::Bytes(segment.into())).await.is_ok()
     }
 
     pub async fn finish(self) {
@@ -99,11 +118,26 @@ impl BodySender {
 impl BodyStream {
     /// The next segment; `None` at a complete end; an error when the
     /// producer stopped before the end.
-    pub async fn next(&mut self) -> Option<Result<Vec<u8>, StoreError>> {
+    pub async fn next(&mut self) -> Option<Result<bytes::Bytes, StoreError>> {
         if self.ended {
             return None;
         }
-        match self.rx.recv().await {
+        let segment = self.rx.recv().await;
+        self.take(segment)
+    }
+
+    /// [`BodyStream::next`] for a consumer on its own thread, never on the
+    /// async runtime.
+    pub fn next_blocking(&mut self) -> Option<Result<bytes::Bytes, StoreError>> {
+        if self.ended {
+            return None;
+        }
+        let segment = self.rx.blocking_recv();
+        self.take(segment)
+    }
+
+    fn take(&mut self, segment: Option<Segment>) -> Option<Result<bytes::Bytes, StoreError>> {
+        match segment {
             Some(Segment::Bytes(b)) => Some(Ok(b)),
             Some(Segment::End) => {
                 self.ended = true;
@@ -439,11 +473,14 @@ pub async fn handle_process<S: ObjectStore>(
     // record fails the invocation with no output of any record stored.
     let mut computed = Vec::with_capacity(objects.len());
     for (bucket, key) in objects {
-        let input = get(store, &bucket, &key).await?;
-        let (b, k) = (bucket.clone(), key.clone());
-        let out = cpu(move || contract::process(&input))
-            .await?
-            .map_err(|e| FunctionError::contract(&b, &k, e))?;
+        let out = read_then(
+            store,
+            &bucket,
+            &key,
+            (true, Purpose::Process),
+            contract::process_rows,
+        )
+        .await?;
         computed.push((bucket, key, out));
     }
     let mut processed = Vec::with_capacity(computed.len());
@@ -529,11 +566,16 @@ pub async fn handle_promote<S: ObjectStore>(
 ) -> Result<PromoteResponse, FunctionError> {
     let (bucket, key) = eventbridge_object(payload)?;
     let out_bucket = Config::require(&config.consumption_bucket, "CONSUMPTION_BUCKET")?;
-    let input = get(store, &bucket, &key).await?;
     let top_n = config.top_n;
-    let out = cpu(move || contract::promote(&input, top_n))
-        .await?
-        .map_err(|e| FunctionError::contract(&bucket, &key, e))?;
+    // Rejects are the processor's to write; promotion only skips them.
+    let out = read_then(
+        store,
+        &bucket,
+        &key,
+        (false, Purpose::Promote),
+        move |rows| contract::promote_rows(rows, top_n),
+    )
+    .await?;
     put(store, out_bucket, &config.promotion_key, out.promotion_csv).await?;
     Ok(PromoteResponse {
         bucket,
@@ -552,22 +594,53 @@ pub async fn handle_promote<S: ObjectStore>(
 /// Runs CPU-bound contract work on its own OS thread, outside any async
 /// runtime: polars calls tokio's `block_in_place`, which panics on any thread
 /// of a current-thread runtime (blocking-pool threads included).
-async fn cpu<T: Send + 'static>(
+/// The thread starts at once; the future waits for its result.
+fn cpu<T: Send + 'static>(
     f: impl FnOnce() -> T + Send + 'static,
-) -> Result<T, FunctionError> {
+) -> impl Future<Output = Result<T, FunctionError>> {
     let (tx, rx) = tokio::sync::oneshot::channel();
-    std::thread::Builder::new()
+    let started = std::thread::Builder::new()
         .name("contract".into())
         .spawn(move || {
             let _ = tx.send(f());
         })
-        .map_err(|e| FunctionError::Internal(format!("cannot start a worker thread: {e}")))?;
-    rx.await
-        .map_err(|_| FunctionError::Internal("the computation panicked".into()))
+        .map_err(|e| FunctionError::Internal(format!("cannot start a worker thread: {e}")));
+    async move {
+        started?;
+        rx.await
+            .map_err(|_| FunctionError::Internal("the computation panicked".into()))
+    }
 }
 
-async fn get<S: ObjectStore>(store: &S, bucket: &str, key: &str) -> Result<Vec<u8>, FunctionError> {
-    store.get(bucket, key).await.map_err(|cause| match cause {
+/// Chunks of a download held between it and the reader (S3: 1 MiB blocks).
+const READ_IN_FLIGHT: usize = 8;
+
+/// Reads an object's raw file as it downloads, through a
+/// [`contract::RawReader`] on a contract thread (`reading`: rejects
+/// collected, purpose), then `compute`s on its rows there: the object is
+/// never held whole. A failed download is reported before what the
+/// reader made of the bytes it got.
+async fn read_then<S: ObjectStore, T: Send + 'static>(
+    store: &S,
+    bucket: &str,
+    key: &str,
+    (collect_rejects, purpose): (bool, Purpose),
+    compute: impl FnOnce(ValidRows) -> Result<T, ContractError> + Send + 'static,
+) -> Result<T, FunctionError> {
+    let (tx, mut rx) = body_channel(READ_IN_FLIGHT);
+    let reading = cpu(move || {
+        let mut reader = contract::RawReader::new(collect_rejects, purpose);
+        while let Some(chunk) = rx.next_blocking() {
+            match chunk {
+                Ok(chunk) => reader.push(&chunk)?,
+                // The download failed; its own error is the one to report.
+                Err(_) => return Ok(None),
+            }
+        }
+        compute(reader.finish()?).map(Some)
+    });
+    let (fetched, computed) = tokio::join!(store.get_to(bucket, key, tx), reading);
+    fetched.map_err(|cause| match cause {
         StoreError::NotFound => FunctionError::ObjectNotFound {
             bucket: bucket.into(),
             key: key.into(),
@@ -577,7 +650,16 @@ async fn get<S: ObjectStore>(store: &S, bucket: &str, key: &str) -> Result<Vec<u
             key: key.into(),
             cause,
         },
-    })
+    })?;
+    match computed? {
+        Ok(Some(out)) => Ok(out),
+        Ok(None) => Err(FunctionError::ReadFailed {
+            bucket: bucket.into(),
+            key: key.into(),
+            cause: StoreError::Other("the object's body ended early".into()),
+        }),
+        Err(e) => Err(FunctionError::contract(bucket, key, e)),
+    }
 }
 
 async fn put<S: ObjectStore>(

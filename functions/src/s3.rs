@@ -6,7 +6,7 @@ use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
 
-use crate::handlers::{BodyStream, ObjectStore, StoreError};
+use crate::handlers::{BodySender, BodyStream, ObjectStore, StoreError};
 
 /// Bodies larger than this go up as a multipart upload, parts in parallel,
 /// as the AWS CLI and the SDKs' transfer managers do above their thresholds
@@ -111,7 +111,7 @@ impl S3Store {
         &self,
         bucket: &str,
         key: &str,
-        first: Vec<Vec<u8>>,
+        first: Vec<bytes::Bytes>,
         body: Option<BodyStream>,
     ) -> Result<Option<String>, StoreError> {
         let created = self
@@ -175,7 +175,7 @@ impl S3Store {
         bucket: &str,
         key: &str,
         upload_id: &str,
-        first: Vec<Vec<u8>>,
+        first: Vec<bytes::Bytes>,
         mut body: Option<BodyStream>,
     ) -> Result<Vec<CompletedPart>, StoreError> {
         let permits = std::sync::Arc::new(tokio::sync::Semaphore::new(PARTS_IN_FLIGHT));
@@ -253,6 +253,52 @@ impl S3Store {
     }
 }
 
+/// The bytes of a download are handed on in blocks of this size.
+const READ_BLOCK: usize = 1 << 20;
+
+/// Blocks for a download's bytes, each back in the pool once its reader
+/// drops it. The response's chunks are copied into them and dropped at
+/// once: a chunk held until the reader got to it kept hyper from reusing
+/// its read buffer, and every new one was fresh memory (23,000 page faults
+/// in the processor for a million rows, more than this copy costs).
+#[derive(Clone, Default)]
+struct Blocks(std::sync::Arc<std::sync::Mutex<Vec<Vec<u8>>>>);
+
+impl Blocks {
+    fn take(&self) -> Vec<u8> {
+        let reused = self.0.lock().ok().and_then(|mut pool| pool.pop());
+        reused.unwrap_or_else(|| Vec::with_capacity(READ_BLOCK))
+    }
+
+    fn lend(&self, bytes: Vec<u8>) -> bytes::Bytes {
+        bytes::Bytes::from_owner(Lent {
+            bytes,
+            pool: self.clone(),
+        })
+    }
+}
+
+struct Lent {
+    bytes: Vec<u8>,
+    pool: Blocks,
+}
+
+impl AsRef<[u8]> for Lent {
+    fn as_ref(&self) -> &[u8] {
+        &self.bytes
+    }
+}
+
+impl Drop for Lent {
+    fn drop(&mut self) {
+        let mut bytes = std::mem::take(&mut self.bytes);
+        bytes.clear();
+        if let Ok(mut pool) = self.pool.0.lock() {
+            pool.push(bytes);
+        }
+    }
+}
+
 /// Cuts a body's segments into parts of exactly `part_size` bytes but the
 /// last, as the SDKs' transfer managers and the aws CLI cut them (S3 asks
 /// only that all but the last be 5 MiB or more; one size lets an endpoint
@@ -274,9 +320,9 @@ impl PartCutter {
         }
     }
 
-    fn push(&mut self, segment: Vec<u8>) -> Vec<bytes::Bytes> {
+    fn push(&mut self, segment: bytes::Bytes) -> Vec<bytes::Bytes> {
         let mut parts = Vec::new();
-        let mut rest = bytes::Bytes::from(segment);
+        let mut rest = segment;
         if self.held.is_empty() {
             while rest.len() >= self.part_size {
                 parts.push(rest.split_to(self.part_size));
@@ -347,6 +393,45 @@ impl ObjectStore for S3Store {
         Ok(buf)
     }
 
+    async fn get_to(&self, bucket: &str, key: &str, sink: BodySender) -> Result<(), StoreError> {
+        let out = self
+            .client
+            .get_object()
+            .bucket(bucket)
+            .key(key)
+            .send()
+            .await
+            .map_err(classify)?;
+        let mut body = out.body;
+        let blocks = Blocks::default();
+        let mut block = blocks.take();
+        while let Some(chunk) = body
+            .try_next()
+            .await
+            .map_err(|e| StoreError::Other(format!("reading the body: {e}")))?
+        {
+            let mut rest = &chunk[..];
+            while !rest.is_empty() {
+                let n = (READ_BLOCK - block.len()).min(rest.len());
+                block.extend_from_slice(&rest[..n]);
+                rest = &rest[n..];
+                if block.len() == READ_BLOCK {
+                    let full = std::mem::replace(&mut block, blocks.take());
+                    if !sink.send(blocks.lend(full)).await {
+                        // The reader stopped (the file broke the contract):
+                        // no need for the rest.
+                        return Ok(());
+                    }
+                }
+            }
+        }
+        if !block.is_empty() && !sink.send(blocks.lend(block)).await {
+            return Ok(());
+        }
+        sink.finish().await;
+        Ok(())
+    }
+
     async fn put(
         &self,
         bucket: &str,
@@ -354,7 +439,9 @@ impl ObjectStore for S3Store {
         body: Vec<u8>,
     ) -> Result<Option<String>, StoreError> {
         if body.len() > self.parts.threshold {
-            return self.put_multipart(bucket, key, vec![body], None).await;
+            return self
+                .put_multipart(bucket, key, vec![body.into()], None)
+                .await;
         }
         let put = self
             .client
@@ -413,7 +500,7 @@ mod tests {
             for (i, len) in lens.iter().enumerate() {
                 let segment: Vec<u8> = (0..*len).map(|j| (i * 41 + j) as u8).collect();
                 body.extend_from_slice(&segment);
-                parts.extend(cutter.push(segment));
+                parts.extend(cutter.push(segment.into()));
             }
             parts.extend(cutter.finish());
             prop_assert_eq!(parts.concat(), body);

@@ -11,7 +11,7 @@ mod write;
 
 pub use aggregate::{ProductAggregate, Promotions, aggregate_products, rank_promotions};
 pub use money::{format_cents, parse_price_cents};
-pub use read::{Lookups, MinText, Purpose, ValidRows, read_raw};
+pub use read::{Lookups, MinText, Purpose, RawReader, ValidRows, read_raw};
 pub use validate::{RejectReason, format_timestamp_key, timestamp_key, validate_timestamp};
 
 use serde::Serialize;
@@ -98,7 +98,11 @@ pub struct PromoteOutput {
 
 /// The processor's computation: product aggregate plus the rejects file.
 pub fn process(input: &[u8]) -> Result<ProcessOutput, ContractError> {
-    let rows = read_raw(input, true, Purpose::Process)?;
+    process_rows(read_raw(input, true, Purpose::Process)?)
+}
+
+/// [`process`] of rows already read (with rejects, for [`Purpose::Process`]).
+pub fn process_rows(rows: ValidRows) -> Result<ProcessOutput, ContractError> {
     let aggregate = aggregate_products(&rows)?;
     let aggregate_csv = write::aggregate_csv(&aggregate)?;
     let counts = ProcessCounts {
@@ -117,7 +121,11 @@ pub fn process(input: &[u8]) -> Result<ProcessOutput, ContractError> {
 /// The promotion function's computation: each customer's top `top_n` products.
 pub fn promote(input: &[u8], top_n: usize) -> Result<PromoteOutput, ContractError> {
     // Rejects are the processor's to write; promotion only skips them.
-    let mut rows = read_raw(input, false, Purpose::Promote)?;
+    promote_rows(read_raw(input, false, Purpose::Promote)?, top_n)
+}
+
+/// [`promote`] of rows already read (for [`Purpose::Promote`]).
+pub fn promote_rows(mut rows: ValidRows, top_n: usize) -> Result<PromoteOutput, ContractError> {
     let ranked = rank_promotions(&rows, top_n)?;
     let counts = PromoteCounts {
         rows: rows.rows,

@@ -93,9 +93,25 @@ pub struct ApplyReport {
     pub results: Vec<StepResult>,
 }
 
+impl std::fmt::Display for StepResult {
+    /// `update bucket cartpipe-raw`, then `: <error>` for a failed step.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}", self.action, self.id)?;
+        match &self.error {
+            Some(error) => write!(f, ": {error}"),
+            None => Ok(()),
+        }
+    }
+}
+
 impl ApplyReport {
     pub fn failed(&self) -> impl Iterator<Item = &StepResult> {
         self.results.iter().filter(|r| r.error.is_some())
+    }
+
+    /// One line per failed step, for an error message.
+    pub fn failed_lines(&self) -> Vec<String> {
+        self.failed().map(ToString::to_string).collect()
     }
 }
 
@@ -236,5 +252,30 @@ async fn execute<C: Cloud>(c: &C, step: &Step, delete_data: bool) -> Result<(), 
         }
         Action::Delete(l) => each_kind!(resource l, l => delete(c, l).await),
         Action::NoOp(_) | Action::Retain(_) => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn failed_lines_name_each_failed_step_with_its_error_and_no_other() {
+        let step = |name: &str, error: Option<&str>| StepResult {
+            id: ResourceId::new(Kind::Bucket, name),
+            action: "update",
+            error: error.map(str::to_owned),
+        };
+        let report = ApplyReport {
+            results: vec![
+                step("raw", None),
+                step("consumption", Some("AccessDenied: s3:PutBucketPolicy")),
+            ],
+        };
+        assert_eq!(report.results[0].to_string(), "update bucket raw");
+        assert_eq!(
+            report.failed_lines(),
+            ["update bucket consumption: AccessDenied: s3:PutBucketPolicy"]
+        );
     }
 }

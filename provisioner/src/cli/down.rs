@@ -109,18 +109,8 @@ async fn locked<C: Cloud>(
     if session.stats {
         printer.stats(&cloud.stats());
     }
-    if applied.failed().next().is_some() {
-        let all: Vec<String> = applied
-            .failed()
-            .map(|r| {
-                format!(
-                    "{} {}: {}",
-                    r.action,
-                    r.id,
-                    r.error.as_deref().unwrap_or("")
-                )
-            })
-            .collect();
+    let all = applied.failed_lines();
+    if !all.is_empty() {
         bail!(
             "{} deletion(s) failed; run `stackctl down` again:\n  {}",
             all.len(),

@@ -177,17 +177,7 @@ async fn locked<C: Cloud>(
         printer.stats(&cloud.stats());
     }
     if let Some(failed) = applied.failed().next() {
-        let all: Vec<String> = applied
-            .failed()
-            .map(|r| {
-                format!(
-                    "{} {}: {}",
-                    r.action,
-                    r.id,
-                    r.error.as_deref().unwrap_or("")
-                )
-            })
-            .collect();
+        let all = applied.failed_lines();
         bail!(
             "{} step(s) failed (first: {} {}); what succeeded stays, and the next `stackctl up` \
              continues from the live state:\n  {}",

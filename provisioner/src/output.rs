@@ -277,7 +277,14 @@ impl fmt::Display for PlanView<'_> {
                 s.create, s.update, s.delete, s.unchanged,
             )?;
         }
-        if s.delete_data > 0 {
+        if s.delete_data > 0 && self.plan.delete_data {
+            writeln!(
+                f,
+                "{} bucket delete(s) destroy data: this run passed --delete-data, so every \
+                 object version in them goes too.",
+                s.delete_data
+            )?;
+        } else if s.delete_data > 0 {
             writeln!(
                 f,
                 "{} bucket delete(s) destroy data: `up`/`down` refuse them without --delete-data.",
@@ -492,5 +499,40 @@ mod tests {
             .with_contents(&[("s-old".to_owned(), holds)].into());
         let view = PlanView::new("aws (123456789012, eu-west-1)".into(), &plan);
         insta::assert_snapshot!(view.to_string());
+    }
+
+    /// At a run's prompt, the plan says whether its data deletes will go
+    /// ahead: `--delete-data` turns the refusal into a warning.
+    #[test]
+    fn a_run_with_delete_data_is_told_the_data_goes() {
+        let live: crate::plan::LiveState = [bucket("s-old", owner_tags("s"))]
+            .into_iter()
+            .map(|r| (r.id(), r))
+            .collect();
+        let holds = BucketContents {
+            object_versions: 1,
+            delete_markers: 0,
+            bytes: 10,
+        };
+        let mut plan = plan_up("s", &[], &live, Options::default())
+            .with_contents(&[("s-old".to_owned(), holds)].into());
+        let line = |plan: &Plan| {
+            PlanView::new("local".into(), plan)
+                .to_string()
+                .lines()
+                .last()
+                .unwrap_or_default()
+                .to_owned()
+        };
+        assert_eq!(
+            line(&plan),
+            "1 bucket delete(s) destroy data: `up`/`down` refuse them without --delete-data."
+        );
+        plan.delete_data = true;
+        assert_eq!(
+            line(&plan),
+            "1 bucket delete(s) destroy data: this run passed --delete-data, so every object \
+             version in them goes too."
+        );
     }
 }

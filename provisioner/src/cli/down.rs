@@ -86,6 +86,8 @@ async fn locked<C: Cloud>(
     let plan = plan::plan_down(&session.stack.name, Some(&ctx.region), &live);
     let contents = read_contents(cloud.clone(), plan.bucket_deletes()).await?;
     let mut plan = plan.with_contents(&contents);
+    // Before the plan is shown, so it says whether its data deletes go ahead.
+    plan.delete_data = delete_data;
     let deleted = plan.changes().count();
     if deleted > 0 || plan.retained().next().is_some() {
         printer.note(PlanView::new(target.clone(), &plan));
@@ -97,7 +99,6 @@ async fn locked<C: Cloud>(
          (`down` then leaves it and its data).",
     )?;
     super::consent::confirm_deletes(printer, &plan, yes, "down")?;
-    plan.delete_data = delete_data;
     let applied = apply_while(cloud.clone(), &plan, printer.progress(deleted), || {
         guard.is_held()
     })

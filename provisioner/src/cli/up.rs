@@ -150,6 +150,8 @@ async fn locked<C: Cloud>(
             );
         }
     }
+    // Before the plan is shown, so it says whether its data deletes go ahead.
+    plan.delete_data = flags.delete_data;
     let changes = plan.changes().count();
     if changes > 0 || plan.retained().next().is_some() {
         printer.note(PlanView::new(target.clone(), &plan));
@@ -163,7 +165,6 @@ async fn locked<C: Cloud>(
     // A saved plan was reviewed: applying it is the consent to its deletes
     // (never to destroying data: that is --delete-data's alone).
     super::consent::confirm_deletes(printer, &plan, flags.yes || saved.is_some(), "up")?;
-    plan.delete_data = flags.delete_data;
     let journal = super::locking::journal_for(&plan, &inherited);
     guard.set_pending(journal.clone()).await?;
     let applied = apply_while(cloud.clone(), &plan, printer.progress(changes), || {

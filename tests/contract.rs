@@ -217,7 +217,7 @@ fn run_case(name: &str) {
                 &mut problems,
                 "promotion_data.csv",
                 &expected_promo,
-                &out.promotion_csv,
+                &out.promotion_csv.concat(),
             );
             let c = &out.counts;
             if c.valid + c.rejected != c.rows {

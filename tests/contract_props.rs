@@ -809,7 +809,7 @@ fn check(spec: &FileSpec) -> Result<(), TestCaseError> {
         input
     );
     same_file(
-        &text(&out.promotion_csv),
+        &text(&out.promotion_csv.concat()),
         &want.promotion,
         &format!("promotion (top_n {})", spec.top_n),
         &input,

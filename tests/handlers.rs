@@ -459,3 +459,28 @@ fn configuration_errors_say_what_is_allowed() {
         "configuration: TOP_N is `0`; allowed: a whole number of at least 1"
     );
 }
+
+#[tokio::test]
+async fn a_promotion_list_written_in_pieces_is_stored_whole_and_in_order() {
+    // 200,000 rows: about 190,000 promotion rows, written in several
+    // ranges on a machine with more than one core.
+    let raw = cartpipe::generate::generate(200_000, 7);
+    let expected = cartpipe::contract::promote(&raw, 2).unwrap();
+    assert!(
+        expected.promotion_csv.iter().count() > 1
+            || std::thread::available_parallelism().map_or(1, |n| n.get()) == 1,
+        "the list is written in pieces"
+    );
+    let store = MemStore::with("raw-bucket", KEY, &raw);
+    handle_promote(
+        &store,
+        &config(),
+        fixture("eventbridge-object-created.json"),
+    )
+    .await
+    .unwrap();
+    let stored = store
+        .object("consumption-bucket", &config().promotion_key)
+        .unwrap();
+    assert!(stored == expected.promotion_csv.concat());
+}

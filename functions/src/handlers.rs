@@ -383,11 +383,7 @@ pub async fn handle_generate<S: ObjectStore>(
         store
             .put_stream(bucket, &p.key, segments)
             .await
-            .map_err(|cause| FunctionError::WriteFailed {
-                bucket: bucket.into(),
-                key: p.key.clone(),
-                cause,
-            })
+            .map_err(write_failed(bucket, &p.key))
     };
     let (bytes, version_id) = tokio::join!(producing, storing);
     // The producer's failure is the cause of the store's, if both failed; a
@@ -576,7 +572,7 @@ pub async fn handle_promote<S: ObjectStore>(
         move |rows| contract::promote_rows(rows, top_n),
     )
     .await?;
-    put(store, out_bucket, &config.promotion_key, out.promotion_csv).await?;
+    put_pieces(store, out_bucket, &config.promotion_key, out.promotion_csv).await?;
     Ok(PromoteResponse {
         bucket,
         key,
@@ -671,9 +667,38 @@ async fn put<S: ObjectStore>(
     store
         .put(bucket, key, body)
         .await
-        .map_err(|cause| FunctionError::WriteFailed {
-            bucket: bucket.into(),
-            key: key.into(),
-            cause,
-        })
+        .map_err(write_failed(bucket, key))
+}
+
+/// Stores a file written in pieces as one object, the pieces handed to the
+/// store as the segments of a body (S3: the parts of a multipart upload,
+/// cut from the pieces without joining them first).
+async fn put_pieces<S: ObjectStore>(
+    store: &S,
+    bucket: &str,
+    key: &str,
+    body: contract::Pieces,
+) -> Result<Option<String>, FunctionError> {
+    let pieces = body.into_vec();
+    // Room for every piece and the end: sending never waits on the store.
+    let (tx, segments) = body_channel(pieces.len() + 1);
+    for piece in pieces {
+        tx.send(piece).await;
+    }
+    tx.finish().await;
+    store
+        .put_stream(bucket, key, segments)
+        .await
+        .map_err(write_failed(bucket, key))
+}
+
+fn write_failed<'a>(
+    bucket: &'a str,
+    key: &'a str,
+) -> impl FnOnce(StoreError) -> FunctionError + 'a {
+    move |cause| FunctionError::WriteFailed {
+        bucket: bucket.into(),
+        key: key.into(),
+        cause,
+    }
 }

@@ -317,9 +317,9 @@ impl Drop for Lent {
 /// Cuts a body's segments into parts of exactly `part_size` bytes but the
 /// last, as the SDKs' transfer managers and the aws CLI cut them (S3 asks
 /// only that all but the last be 5 MiB or more; one size lets an endpoint
-/// place each part by its number, as the local one does). A segment
-/// arriving with nothing held gives its full parts as slices, uncopied;
-/// the rest is gathered.
+/// place each part by its number, as the local one does). Only what
+/// crosses a part's end is gathered (copied); a segment's whole parts past
+/// that are slices of it, uncopied.
 struct PartCutter {
     part_size: usize,
     held: bytes::BytesMut,
@@ -338,14 +338,22 @@ impl PartCutter {
     fn push(&mut self, segment: bytes::Bytes) -> Vec<bytes::Bytes> {
         let mut parts = Vec::new();
         let mut rest = segment;
-        if self.held.is_empty() {
-            while rest.len() >= self.part_size {
-                parts.push(rest.split_to(self.part_size));
+        if !self.held.is_empty() {
+            let fill = (self.part_size - self.held.len()).min(rest.len());
+            self.held.extend_from_slice(&rest.split_to(fill));
+            if self.held.len() < self.part_size {
+                return parts;
             }
+            parts.push(std::mem::take(&mut self.held).freeze());
         }
-        self.held.extend_from_slice(&rest);
-        while self.held.len() >= self.part_size {
-            parts.push(self.held.split_to(self.part_size).freeze());
+        while rest.len() >= self.part_size {
+            parts.push(rest.split_to(self.part_size));
+        }
+        if !rest.is_empty() {
+            // A part's room at once: growing by doubling copied what was
+            // held (pages never written cost nothing).
+            self.held.reserve(self.part_size);
+            self.held.extend_from_slice(&rest);
         }
         parts
     }

@@ -63,7 +63,7 @@ fn run(cli: Cli) -> Result<String, String> {
                 ));
             }
             let body = cartpipe::generate::generate(rows, seed);
-            write_atomic(&out, &body)?;
+            write_atomic(&out, [&body[..]])?;
             Ok(format!(
                 "wrote {rows} rows ({} bytes) to {}",
                 body.len(),
@@ -77,7 +77,7 @@ fn run(cli: Cli) -> Result<String, String> {
                 .file_name()
                 .ok_or_else(|| format!("{}: not a file name", input.display()))?;
             let aggregate = outdir.join(contract::AGGREGATE_KEY);
-            write_atomic(&aggregate, &out.aggregate_csv)?;
+            write_atomic(&aggregate, [&out.aggregate_csv[..]])?;
             let mut summary = format!(
                 "rows {} valid {} rejected {} products {}\nwrote {}",
                 out.counts.rows,
@@ -88,7 +88,7 @@ fn run(cli: Cli) -> Result<String, String> {
             );
             if let Some(rejects) = out.rejects_csv {
                 let path = outdir.join("rejects").join(file_name);
-                write_atomic(&path, &rejects)?;
+                write_atomic(&path, [&rejects[..]])?;
                 summary.push_str(&format!("\nwrote {}", path.display()));
             }
             Ok(summary)
@@ -101,7 +101,7 @@ fn run(cli: Cli) -> Result<String, String> {
             let out =
                 contract::promote(&bytes, top).map_err(|e| format!("{}: {e}", input.display()))?;
             let path = outdir.join(contract::PROMOTION_KEY);
-            write_atomic(&path, &out.promotion_csv)?;
+            write_atomic(&path, out.promotion_csv.iter())?;
             Ok(format!(
                 "rows {} valid {} rejected {} customers {} promotion rows {}\nwrote {}",
                 out.counts.rows,
@@ -156,7 +156,7 @@ fn read(path: &Path) -> Result<Input, String> {
 
 /// Write to a sibling temporary file, then rename: readers never see a
 /// partial file, and a failure leaves what was there before.
-fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), String> {
+fn write_atomic<'a>(path: &Path, pieces: impl IntoIterator<Item = &'a [u8]>) -> Result<(), String> {
     let dir = path
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
@@ -167,7 +167,13 @@ fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), String> {
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
     let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
-    std::fs::write(&tmp, bytes)
+    let written = std::fs::File::create(&tmp).and_then(|mut file| {
+        use std::io::Write;
+        pieces
+            .into_iter()
+            .try_for_each(|piece| file.write_all(piece))
+    });
+    written
         .and_then(|()| std::fs::rename(&tmp, path))
         .map_err(|e| {
             let _ = std::fs::remove_file(&tmp);

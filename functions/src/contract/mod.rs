@@ -93,21 +93,12 @@ pub struct PromoteCounts {
 /// A file as the pieces it was written in, in order (row ranges written in
 /// parallel): stored piece by piece, never joined, so a large output is
 /// not copied once more into fresh memory.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Pieces(Vec<Vec<u8>>);
 
 impl Pieces {
     pub fn new(pieces: Vec<Vec<u8>>) -> Self {
         Self(pieces)
-    }
-
-    /// The file's length in bytes.
-    pub fn len(&self) -> usize {
-        self.0.iter().map(Vec::len).sum()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.0.iter().all(Vec::is_empty)
     }
 
     pub fn iter(&self) -> impl Iterator<Item = &[u8]> {

@@ -170,7 +170,10 @@ impl fmt::Display for CascadeReport {
             }
             if let Some(e) = &r.error {
                 writeln!(f, "    error: {e}")?;
-                writeln!(f, "    log ({} {}):", r.log_group, r.log_stream)?;
+                // An invocation that never started has no log stream.
+                if !r.log_stream.is_empty() {
+                    writeln!(f, "    log ({} {}):", r.log_group, r.log_stream)?;
+                }
                 for line in &r.logs {
                     writeln!(f, "      {line}")?;
                 }
@@ -240,5 +243,24 @@ mod tests {
             failed: 1,
         };
         insta::assert_snapshot!(Invocation::Cascade(report).to_string());
+    }
+
+    /// An invocation that never started (no such function) has no log
+    /// stream to point at: the error alone.
+    #[test]
+    fn an_invocation_that_never_started_shows_its_error_alone() {
+        let mut never = record("s-generator", "direct", Some("no function `s-generator`"));
+        never.status = "InitError".into();
+        never.log_stream.clear();
+        never.logs.clear();
+        let shown = Invocation::Cascade(CascadeReport {
+            invocations: vec![never],
+            failed: 1,
+        })
+        .to_string();
+        assert!(
+            shown.contains("\n    error: no function `s-generator`\n1 invocations, 1 failed."),
+            "{shown}"
+        );
     }
 }

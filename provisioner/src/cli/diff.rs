@@ -33,7 +33,6 @@ async fn run_on<C: Cloud>(
     cloud: Arc<C>,
 ) -> anyhow::Result<ExitCode> {
     let packages = session.build_packages(printer, no_build).await?;
-    super::locking::mention_holder(session, printer, &*cloud).await;
     let no_journal = BTreeSet::new();
     let (target, plan, live) = plan_up(
         session,
@@ -44,6 +43,9 @@ async fn run_on<C: Cloud>(
         &no_journal,
     )
     .await?;
+    // After the live state is read: a target that cannot be reached at all
+    // is the plan's one error, not also a note about the lock.
+    super::locking::mention_holder(session, printer, &*cloud).await;
     show_unchanged(printer, &plan);
     let view = PlanView::new(target, &plan);
     if let Some(path) = out {

@@ -95,7 +95,7 @@ where
             .message()
             .map(str::to_owned)
             .unwrap_or_else(|| DisplayErrorContext(&err).to_string()),
-        _ => DisplayErrorContext(&err).to_string(),
+        _ => causes(&err),
     };
     let kind = classify(service, &code, &message);
     ProviderError::Api {
@@ -106,6 +106,23 @@ where
         code,
         message,
     }
+}
+
+/// An error and its causes, each once, as `a: b: c`. `DisplayErrorContext`
+/// also appends the whole error's `Debug` form, which for a missing
+/// credential is a screenful repeating the same causes.
+fn causes(err: &(dyn StdError + 'static)) -> String {
+    let mut out = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        let text = cause.to_string();
+        if !out.ends_with(&text) {
+            out.push_str(": ");
+            out.push_str(&text);
+        }
+        source = cause.source();
+    }
+    out
 }
 
 /// The kind of an AWS error. AWS gives three settling delays no code of
@@ -306,6 +323,30 @@ mod tests {
             "x",
         );
         assert!(h.is_some_and(|h| h.contains("lambda:GetFunction")));
+    }
+
+    /// A failure before any response (no credentials, no network) reads
+    /// as its causes, once each, not as the error's `Debug` dump.
+    #[test]
+    fn a_dispatch_failure_reads_as_its_causes() {
+        use aws_smithy_runtime_api::client::result::ConnectorError;
+        let err: SdkError<aws_sdk_sts::operation::get_caller_identity::GetCallerIdentityError, _> =
+            SdkError::dispatch_failure(ConnectorError::other(
+                "no credentials found in chain".into(),
+                None,
+            ));
+        let e = api_error(Service::Sts, "GetCallerIdentity", "account", err);
+        let ProviderError::Api { message, hint, .. } = &e else {
+            panic!("{e:?}");
+        };
+        assert_eq!(
+            message,
+            "dispatch failure: other: no credentials found in chain"
+        );
+        assert!(
+            hint.as_deref()
+                .is_some_and(|h| h.starts_with("no AWS credentials found"))
+        );
     }
 
     #[test]

@@ -248,10 +248,20 @@ impl Store {
             scanned += bytes;
             ctx.register(&table.name, frame.lazy());
         }
-        let frame = ctx
-            .execute(sql)
-            .and_then(LazyFrame::collect)
-            .map_err(sql_error)?;
+        let frame =
+            ctx.execute(sql)
+                .and_then(LazyFrame::collect)
+                .map_err(|e| match sql_error(e) {
+                    // polars names the missing relation; say what there is.
+                    QueryError::Sql(m) if m.contains("relation") && m.contains("not found") => {
+                        let names: Vec<&str> = tables.iter().map(|t| t.name.as_str()).collect();
+                        QueryError::Sql(format!(
+                            "{m} (tables in database {database}: {})",
+                            names.join(", ")
+                        ))
+                    }
+                    other => other,
+                })?;
         Ok(output(&frame, scanned))
     }
 

@@ -54,6 +54,7 @@ fn with_hint(message: String) -> String {
     if [
         "unsupported",
         "not supported",
+        "not currently supported",
         "not yet supported",
         "does not (yet) support",
         "not implemented",

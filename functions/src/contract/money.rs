@@ -14,17 +14,17 @@ pub fn parse_price_cents(s: &[u8]) -> Option<i64> {
     for &d in int {
         cents = cents.checked_mul(10)?.checked_add(i64::from(d - b'0'))?;
     }
-    cents = cents.checked_mul(100)?;
-    if let Some(frac) = frac {
-        match frac {
-            [a] if a.is_ascii_digit() => cents += i64::from(a - b'0') * 10,
-            [a, b] if a.is_ascii_digit() && b.is_ascii_digit() => {
-                cents += i64::from(a - b'0') * 10 + i64::from(b - b'0')
-            }
-            _ => return None,
+    let frac_cents = match frac {
+        None => 0,
+        Some([a]) if a.is_ascii_digit() => i64::from(a - b'0') * 10,
+        Some([a, b]) if a.is_ascii_digit() && b.is_ascii_digit() => {
+            i64::from(a - b'0') * 10 + i64::from(b - b'0')
         }
-    }
-    Some(cents)
+        Some(_) => return None,
+    };
+    // Checked to the last cent: `92233720368547758.08` passes the
+    // multiplication and overflows only here.
+    cents.checked_mul(100)?.checked_add(frac_cents)
 }
 
 /// `1250` → `12.50`; negative values never occur in the contract.
@@ -57,6 +57,10 @@ mod tests {
             assert_eq!(parse_price_cents(bad.as_bytes()), None, "{bad}");
         }
         assert_eq!(parse_price_cents(b"99999999999999999999999"), None);
+        // The largest i64 is a price; a cent more is none.
+        assert_eq!(parse_price_cents(b"92233720368547758.07"), Some(i64::MAX));
+        assert_eq!(parse_price_cents(b"92233720368547758.08"), None);
+        assert_eq!(parse_price_cents(b"92233720368547758.1"), None);
     }
 
     #[test]

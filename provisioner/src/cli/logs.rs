@@ -99,7 +99,8 @@ async fn run_on<C: Cloud>(
     cloud: Arc<C>,
 ) -> anyhow::Result<ExitCode> {
     let group = session.stack.log_group_name(function);
-    let floor = since_minutes.map(|m| now_ms().saturating_sub(m * 60_000));
+    // Saturating: `--since` longer than the clock's age means everything.
+    let floor = since_minutes.map(|m| now_ms().saturating_sub(m.saturating_mul(60_000)));
     let mut since = floor;
     // `--stats`: the calls made, when the command ends.
     let finish = || {

@@ -198,6 +198,7 @@ impl Values {
 /// digits in all is an error.
 fn parse_decimal(s: &str, precision: u32, scale: u32) -> Result<i128, String> {
     let bad = || "is not a decimal number".to_owned();
+    let too_long = || format!("has more than {precision} digits");
     let (negative, digits) = match s.as_bytes().first() {
         Some(b'-') => (true, &s[1..]),
         Some(b'+') => (false, &s[1..]),
@@ -219,14 +220,13 @@ fn parse_decimal(s: &str, precision: u32, scale: u32) -> Result<i128, String> {
         value = value
             .checked_mul(10)
             .and_then(|v| v.checked_add(i128::from(b - b'0')))
-            .ok_or_else(bad)?;
+            .ok_or_else(too_long)?;
     }
     if frac.len() > scale as usize && frac.as_bytes()[scale as usize] >= b'5' {
-        value += 1;
+        value = value.checked_add(1).ok_or_else(too_long)?;
     }
-    let limit = 10i128.pow(precision);
-    if value >= limit {
-        return Err(format!("has more than {precision} digits"));
+    if value >= 10i128.pow(precision) {
+        return Err(too_long());
     }
     Ok(if negative { -value } else { value })
 }
@@ -433,6 +433,15 @@ mod tests {
         assert!(parse_decimal("12345678901.00", 12, 2).is_err());
         assert!(parse_decimal("1e5", 12, 2).is_err());
         assert!(parse_decimal(".", 12, 2).is_err());
+        // i128::MAX, then rounded up past it: an error, not a wrap.
+        let max = i128::MAX.to_string();
+        for s in [format!("{max}.5"), format!("-{max}.5"), format!("{max}0")] {
+            assert_eq!(
+                parse_decimal(&s, 38, 0),
+                Err("has more than 38 digits".to_owned()),
+                "{s}"
+            );
+        }
         assert_eq!(decimal_text(1250, 2), "12.50");
         assert_eq!(decimal_text(-5, 2), "-0.05");
         assert_eq!(decimal_text(7, 0), "7");

@@ -338,8 +338,15 @@ where
         return None;
     }
     let lower = word.to_ascii_lowercase();
+    let len = word.chars().count();
     let mut best: Option<(usize, &'a str)> = None;
     for c in candidates {
+        // The distance is at least the difference in length, and no limit
+        // below passes 3: a far longer candidate (a name of a megabyte)
+        // is never compared.
+        if c.chars().count().abs_diff(len) > 3 {
+            continue;
+        }
         let d = if c.eq_ignore_ascii_case(word) {
             0
         } else {

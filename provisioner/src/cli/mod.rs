@@ -75,7 +75,7 @@ pub enum Command {
         out: Option<PathBuf>,
         /// Plan with the packages the last build of this workspace and
         /// profile left (in cargo's target directory,
-        /// `stackctl-packages/<workspace>/<profile>/`) without running
+        /// `stackctl-packages/<workspace>-<hash>/<profile>/`) without running
         /// cargo: for a pipeline that builds and tests once, then deploys
         /// that build. Nothing checks that they are as new as the sources.
         #[arg(long)]
@@ -100,7 +100,7 @@ pub enum Command {
         delete_data: bool,
         /// Deploy the packages the last build of this workspace and
         /// profile left (in cargo's target directory,
-        /// `stackctl-packages/<workspace>/<profile>/`) without running
+        /// `stackctl-packages/<workspace>-<hash>/<profile>/`) without running
         /// cargo: for a pipeline that builds and tests once, then deploys
         /// that build. Nothing checks that they are as new as the sources.
         #[arg(long)]

@@ -277,17 +277,15 @@ impl fmt::Display for PlanView<'_> {
                 s.create, s.update, s.delete, s.unchanged,
             )?;
         }
-        if s.delete_data > 0 && self.plan.delete_data {
+        if s.delete_data > 0 {
+            let verdict = if self.plan.delete_data {
+                "this run passed --delete-data, so every object version in them goes too"
+            } else {
+                "`up`/`down` refuse them without --delete-data"
+            };
             writeln!(
                 f,
-                "{} bucket delete(s) destroy data: this run passed --delete-data, so every \
-                 object version in them goes too.",
-                s.delete_data
-            )?;
-        } else if s.delete_data > 0 {
-            writeln!(
-                f,
-                "{} bucket delete(s) destroy data: `up`/`down` refuse them without --delete-data.",
+                "{} bucket delete(s) destroy data: {verdict}.",
                 s.delete_data
             )?;
         }

@@ -189,6 +189,9 @@ impl AwsCloud {
             .map(|m| (m.key(), m.version_id()));
         let objects = versions
             .chain(markers)
+            // DeleteObjects takes 1000 keys at most: a server that ignores
+            // MaxKeys is emptied a page at a time all the same.
+            .take(DELETE_BATCH as usize)
             .filter_map(|(key, version)| {
                 Some(
                     ObjectIdentifier::builder()

@@ -2,8 +2,9 @@
 //! (aws-smithy-mocks): Lambda's IAM-propagation and ResourceConflict
 //! retries, fail-fast on validation and access errors, the function wait
 //! loop (Pending until Active, and Failed), the permission upsert, S3's
-//! "Unable to validate the following destination configurations", and a
-//! bucket name taken by another account (BucketAlreadyExists). Errors are real HTTP error responses, so
+//! "Unable to validate the following destination configurations", a
+//! bucket name taken by another account (BucketAlreadyExists), and a
+//! listing larger than MaxKeys asked for. Errors are real HTTP error responses, so
 //! the SDK's own error parsing runs too.
 
 #![allow(clippy::unwrap_used)] // tests fail loudly; that is the point
@@ -483,4 +484,56 @@ async fn a_failed_athena_query_is_an_error_with_athenas_reason_after_polling() {
     assert_eq!(err.kind(), stackctl::provider::ErrorKind::Validation);
     assert_eq!(poll.num_calls(), 3, "polled until it ended");
     assert_eq!(results.num_calls(), 0);
+}
+
+/// A page of `n` object versions, as a server that ignores MaxKeys would
+/// answer.
+fn versions(n: usize) -> aws_sdk_s3::operation::list_object_versions::ListObjectVersionsOutput {
+    aws_sdk_s3::operation::list_object_versions::ListObjectVersionsOutput::builder()
+        .set_versions(Some(
+            (0..n)
+                .map(|i| {
+                    aws_sdk_s3::types::ObjectVersion::builder()
+                        .key(format!("k{i}"))
+                        .version_id(format!("v{i}"))
+                        .build()
+                })
+                .collect(),
+        ))
+        .build()
+}
+
+#[tokio::test]
+async fn emptying_a_bucket_sends_at_most_1000_keys_a_request_whatever_a_page_holds() {
+    // 1,500 versions in one listing, then the 500 left, then none.
+    let list = mock!(aws_sdk_s3::Client::list_object_versions)
+        .sequence()
+        .output(|| versions(1500))
+        .output(|| versions(500))
+        .output(|| versions(0))
+        .build();
+    // Only a request of 1000 keys or fewer is answered: S3 refuses more.
+    let delete = mock!(aws_sdk_s3::Client::delete_objects)
+        .match_requests(|r| r.delete().is_some_and(|d| d.objects().len() <= 1000))
+        .then_output(|| {
+            aws_sdk_s3::operation::delete_objects::DeleteObjectsOutput::builder().build()
+        });
+    let bucket_gone = mock!(aws_sdk_s3::Client::delete_bucket).then_output(|| {
+        aws_sdk_s3::operation::delete_bucket::DeleteBucketOutput::builder().build()
+    });
+    let cloud = cloud(&[], &[&list, &delete, &bucket_gone], AwsOptions::fast());
+    let bucket = stackctl::model::Bucket {
+        name: "s-raw".into(),
+        versioning: true,
+        public_access_block: true,
+        encryption: Some("AES256".into()),
+        policy: None,
+        tags: Default::default(),
+    };
+    stackctl::provider::BucketData::delete_with_data(&cloud, &bucket)
+        .await
+        .expect("emptied, then deleted");
+    assert_eq!(delete.num_calls(), 2, "1000 keys, then 500");
+    assert_eq!(list.num_calls(), 3);
+    assert_eq!(bucket_gone.num_calls(), 1);
 }

@@ -6,11 +6,11 @@
 //! belongs to that one operation; the time excludes process start and file
 //! reading, and is the best of three runs.
 //!
-//! Then whole processes, side by side in the same run: `cartpipe process`
-//! and `cartpipe promote` (reading the file, computing, writing the outputs)
-//! against a plain Python polars implementation of the same contract
-//! (`benches/peer/contract.py`, needs `pip install polars`), with both
-//! outputs compared byte for byte.
+//! Then whole processes in the same run: `cartpipe process` and `cartpipe
+//! promote` (reading the file, computing, writing the outputs) against a
+//! plain Python polars implementation of the same contract
+//! (`benches/peer/contract.py`, needs `pip install polars`), the two run in
+//! turn, best of five each, with both outputs compared byte for byte.
 
 #![allow(clippy::unwrap_used)] // tests fail loudly; that is the point
 

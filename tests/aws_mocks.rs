@@ -182,6 +182,18 @@ async fn a_function_that_fails_to_become_active_is_an_error_naming_it() {
     );
 }
 
+/// A bucket as the stack declares one.
+fn bucket(name: &str) -> stackctl::model::Bucket {
+    stackctl::model::Bucket {
+        name: name.into(),
+        versioning: true,
+        public_access_block: true,
+        encryption: Some("AES256".into()),
+        policy: None,
+        tags: Default::default(),
+    }
+}
+
 #[tokio::test]
 async fn a_bucket_name_taken_by_another_account_is_a_clear_conflict() {
     let taken = mock!(aws_sdk_s3::Client::create_bucket).then_http_response(|| {
@@ -203,14 +215,7 @@ async fn a_bucket_name_taken_by_another_account_is_a_clear_conflict() {
         )
     });
     let cloud = cloud(&[], &[&denied, &taken], AwsOptions::fast());
-    let bucket = stackctl::model::Bucket {
-        name: "cartpipe-raw-123456789012-us-east-1".into(),
-        versioning: true,
-        public_access_block: true,
-        encryption: Some("AES256".into()),
-        policy: None,
-        tags: Default::default(),
-    };
+    let bucket = bucket("cartpipe-raw-123456789012-us-east-1");
     let err = ResourceProvider::<stackctl::model::Bucket>::create(&cloud, &bucket)
         .await
         .expect_err("taken");
@@ -522,14 +527,7 @@ async fn emptying_a_bucket_sends_at_most_1000_keys_a_request_whatever_a_page_hol
         aws_sdk_s3::operation::delete_bucket::DeleteBucketOutput::builder().build()
     });
     let cloud = cloud(&[], &[&list, &delete, &bucket_gone], AwsOptions::fast());
-    let bucket = stackctl::model::Bucket {
-        name: "s-raw".into(),
-        versioning: true,
-        public_access_block: true,
-        encryption: Some("AES256".into()),
-        policy: None,
-        tags: Default::default(),
-    };
+    let bucket = bucket("s-raw");
     stackctl::provider::BucketData::delete_with_data(&cloud, &bucket)
         .await
         .expect("emptied, then deleted");

@@ -483,7 +483,14 @@ impl ObjectStore for S3Store {
                     held += segment.len();
                     first.push(segment);
                 }
-                None => return self.put(bucket, key, first.concat()).await,
+                None => {
+                    // One segment is passed on as it is, not copied.
+                    let body = match first.len() {
+                        1 => first.pop().map(Vec::from).unwrap_or_default(),
+                        _ => first.concat(),
+                    };
+                    return self.put(bucket, key, body).await;
+                }
             }
         }
         self.put_multipart(bucket, key, first, Some(body)).await

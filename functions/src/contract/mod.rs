@@ -91,10 +91,21 @@ pub struct PromoteCounts {
 }
 
 /// A file as the pieces it was written in, in order (row ranges written in
-/// parallel): stored piece by piece, never joined, so a large output is
-/// not copied once more into fresh memory.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// parallel), handed on as they are so a large output is not copied once
+/// more into fresh memory: a local file gets them in turn, and S3 cuts the
+/// parts of a multipart upload from them (only a body small enough for
+/// one PUT of several pieces is joined). Equal when the bytes are, however
+/// they are split.
+#[derive(Debug, Clone)]
 pub struct Pieces(Vec<Vec<u8>>);
+
+impl PartialEq for Pieces {
+    fn eq(&self, other: &Self) -> bool {
+        self.iter().flatten().eq(other.iter().flatten())
+    }
+}
+
+impl Eq for Pieces {}
 
 impl Pieces {
     pub fn new(pieces: Vec<Vec<u8>>) -> Self {

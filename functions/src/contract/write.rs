@@ -328,6 +328,15 @@ mod tests {
     use crate::contract::format_cents;
 
     #[test]
+    fn pieces_are_equal_when_their_bytes_are_however_they_are_split() {
+        let p = |parts: &[&str]| Pieces::new(parts.iter().map(|s| s.as_bytes().to_vec()).collect());
+        assert_eq!(p(&["ab", "c"]), p(&["abc"]));
+        assert_eq!(p(&["", "abc", ""]), p(&["a", "bc"]));
+        assert_ne!(p(&["ab"]), p(&["abc"]));
+        assert_ne!(p(&["ab", "d"]), p(&["abc"]));
+    }
+
+    #[test]
     fn numbers_are_written_as_the_fmt_machinery_writes_them() {
         let mut n = Num::default();
         let ints = [
